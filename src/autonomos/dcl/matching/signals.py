@@ -1,0 +1,132 @@
+"""Per-signal similarity matrices (source fields x target fields), each in [0, 1].
+
+Every signal is computed on its own so its value can be kept as evidence; combining
+them is scoring.py's job. All signals are matrix operations so thousands of source
+fields against a full ontology stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from autonomos.dcl.matching.concepts import ConceptBag
+from autonomos.dcl.matching.embedders import Embedder
+from autonomos.dcl.matching.values import ValueProfile, compatibility
+
+FUZZY_MIN_LENGTH = 4
+FUZZY_MIN_RATIO = 88.0
+FUZZY_CREDIT = 0.8
+PREFIX_MIN_LENGTH = 4
+PREFIX_CREDIT = 0.7
+
+
+def concept_relations(
+    source_concepts: Sequence[str], target_concepts: Sequence[str], related: Mapping[tuple[str, str], float]
+) -> np.ndarray:
+    """Partial-credit matrix between concepts: 1 for equal, knowledge 'related' pairs, near-spellings.
+
+    Near spellings (typos, truncations like 'employ' for 'employee') get partial credit so
+    unseen abbreviations still count for something.
+    """
+    relation = np.zeros((len(source_concepts), len(target_concepts)), dtype=np.float32)
+    target_index = {concept: column for column, concept in enumerate(target_concepts)}
+    for row, concept in enumerate(source_concepts):
+        column = target_index.get(concept)
+        if column is not None:
+            relation[row, column] = 1.0
+    for (left, right), weight in related.items():
+        row = _index_of(source_concepts, left)
+        column = target_index.get(right)
+        if row is not None and column is not None:
+            relation[row, column] = max(relation[row, column], weight)
+    _add_spelling_credit(relation, source_concepts, target_concepts)
+    return relation
+
+
+def _index_of(concepts: Sequence[str], concept: str) -> int | None:
+    try:
+        return concepts.index(concept)
+    except ValueError:
+        return None
+
+
+def _add_spelling_credit(relation: np.ndarray, sources: Sequence[str], targets: Sequence[str]) -> None:
+    source_rows = [row for row, word in enumerate(sources) if word.isalpha() and len(word) >= FUZZY_MIN_LENGTH]
+    target_columns = [col for col, word in enumerate(targets) if word.isalpha() and len(word) >= FUZZY_MIN_LENGTH]
+    if not source_rows or not target_columns:
+        return
+    ratios = process.cdist(
+        [sources[row] for row in source_rows],
+        [targets[col] for col in target_columns],
+        scorer=fuzz.ratio,
+        score_cutoff=FUZZY_MIN_RATIO,
+        dtype=np.float32,
+    )
+    for i, j in zip(*np.nonzero(ratios)):
+        row, column = source_rows[i], target_columns[j]
+        relation[row, column] = max(relation[row, column], FUZZY_CREDIT)
+    for row in source_rows:
+        for column in target_columns:
+            shorter, longer = sorted((sources[row], targets[column]), key=len)
+            if shorter != longer and len(shorter) >= PREFIX_MIN_LENGTH and longer.startswith(shorter):
+                relation[row, column] = max(relation[row, column], PREFIX_CREDIT)
+
+
+def name_similarity(
+    source_bags: Sequence[ConceptBag], target_bags: Sequence[ConceptBag], related: Mapping[tuple[str, str], float]
+) -> np.ndarray:
+    """Soft weighted Dice between concept bags.
+
+    Each side's weight is counted as covered by its best-related concept on the other side;
+    the score is covered weight over total weight, so extra unmatched words lower it.
+    """
+    source_vocab = sorted({concept for bag in source_bags for concept in bag})
+    target_vocab = sorted({concept for bag in target_bags for concept in bag})
+    relation = concept_relations(source_vocab, target_vocab, related)
+    source_weights = _bag_matrix(source_bags, source_vocab)
+    target_weights = _bag_matrix(target_bags, target_vocab)
+    # best credit each source concept gets from each target field's concepts, and vice versa
+    source_cover = np.stack([_best_cover(relation, target_weights[j] > 0) for j in range(len(target_bags))], axis=1)
+    target_cover = np.stack([_best_cover(relation.T, source_weights[i] > 0) for i in range(len(source_bags))], axis=1)
+    covered = source_weights @ source_cover + (target_weights @ target_cover).T
+    totals = source_weights.sum(axis=1, keepdims=True) + target_weights.sum(axis=1)[None, :]
+    return np.clip(covered / np.where(totals == 0.0, 1.0, totals), 0.0, 1.0)
+
+
+def _bag_matrix(bags: Sequence[ConceptBag], vocab: Sequence[str]) -> np.ndarray:
+    index = {concept: column for column, concept in enumerate(vocab)}
+    matrix = np.zeros((len(bags), len(vocab)), dtype=np.float32)
+    for row, bag in enumerate(bags):
+        for concept, weight in bag.items():
+            matrix[row, index[concept]] = weight
+    return matrix
+
+
+def _best_cover(relation: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """For every row concept, the best relation to any present column concept."""
+    if not present.any():
+        return np.zeros(relation.shape[0], dtype=np.float32)
+    return relation[:, present].max(axis=1)
+
+
+def meaning_similarity(source_texts: Sequence[str], target_texts: Sequence[str], embedder: Embedder) -> np.ndarray:
+    """Cosine similarity of embedded texts (name words, table, description), clipped to [0, 1]."""
+    source_vectors = embedder.embed(source_texts)
+    target_vectors = embedder.embed(target_texts)
+    return np.clip(source_vectors @ target_vectors.T, 0.0, 1.0)
+
+
+def value_similarity(
+    profiles: Sequence[ValueProfile], target_types: Sequence[str], target_kinds: Sequence[str]
+) -> np.ndarray:
+    """Value compatibility for every pair; computed once per distinct profile."""
+    matrix = np.empty((len(profiles), len(target_types)), dtype=np.float32)
+    rows_by_profile: dict[ValueProfile, list[int]] = {}
+    for row, profile in enumerate(profiles):
+        rows_by_profile.setdefault(profile, []).append(row)
+    for profile, rows in rows_by_profile.items():
+        matrix[rows, :] = [compatibility(profile, kind_type, kind) for kind_type, kind in zip(target_types, target_kinds)]
+    return matrix

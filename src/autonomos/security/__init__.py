@@ -1,0 +1,1 @@
+"""Secrets: credential encryption and redaction."""

@@ -1,0 +1,1 @@
+"""The one service layer: CLI, API and console call these functions and only format results."""

@@ -1,0 +1,54 @@
+"""Tenant-scoped access to the system of record.
+
+Request handling reaches Postgres only through ``Database.tenant(tenant_id)``: a session
+connected as the app role (row-level security applies to it) inside one transaction whose
+``app.tenant_id`` setting is the given tenant. Repositories take that session, and pass the
+tenant explicitly in their queries as well: the policy is the second wall, not the only one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from autonomos.engines.postgres import to_sqlalchemy_url
+from autonomos.errors import TenantContextMissing
+from autonomos.store.base import TENANT_SETTING
+from autonomos.store.roles import Roles, roles_for_database
+
+
+def role_url(owner_url: str | URL, role: str, password: str | None) -> URL:
+    """The owner's URL (same host, socket and database) logging in as ``role``."""
+    return to_sqlalchemy_url(owner_url).set(username=role, password=password)
+
+
+def make_engine(url: URL, *, pool_size: int = 5) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+class Database:
+    """The app-role engine and tenant transactions."""
+
+    def __init__(self, owner_url: str | URL, *, role_password: str | None = None) -> None:
+        self.owner_url = to_sqlalchemy_url(owner_url)
+        self.roles: Roles = roles_for_database(self.owner_url.database or "")
+        self.engine = make_engine(role_url(self.owner_url, self.roles.app, role_password))
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def tenant(self, tenant_id: uuid.UUID | str) -> Iterator[Session]:
+        """One transaction in which only ``tenant_id``'s rows exist; commits on success."""
+        if not tenant_id:
+            raise TenantContextMissing("a tenant id is required for tenant-scoped work")
+        tenant = uuid.UUID(str(tenant_id))
+        with self._sessions() as session, session.begin():
+            session.execute(select(func.set_config(TENANT_SETTING, str(tenant), True)))
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,53 @@
+"""Every table of the system of record, grouped by concern. Importing this package
+registers them all on ``Base.metadata`` (Alembic's env and the tests rely on that)."""
+
+from autonomos.store.tables.canonical import (
+    CanonicalEvent,
+    CanonicalRecord,
+    ChangeLog,
+    DriftEvent,
+    EntityLink,
+    SchemaSnapshot,
+)
+from autonomos.store.tables.catalogue import DefaultOntology, Provider
+from autonomos.store.tables.connections import Connection, Quarantine, RawRecord, StreamState, SyncRun
+from autonomos.store.tables.ontology import (
+    CanonicalSchema,
+    CanonicalSchemaVersion,
+    Mapping,
+    MappingProposal,
+    MappingVersion,
+    Review,
+)
+from autonomos.store.tables.operations import AgentRun, AuditLog, EmbeddingOutbox, EvalRun
+from autonomos.store.tables.tenancy import ApiKey, PlatformAuditLog, Tenant, User
+
+__all__ = [
+    "AgentRun",
+    "ApiKey",
+    "AuditLog",
+    "CanonicalEvent",
+    "CanonicalRecord",
+    "CanonicalSchema",
+    "CanonicalSchemaVersion",
+    "ChangeLog",
+    "Connection",
+    "DefaultOntology",
+    "DriftEvent",
+    "EmbeddingOutbox",
+    "EntityLink",
+    "EvalRun",
+    "Mapping",
+    "MappingProposal",
+    "MappingVersion",
+    "PlatformAuditLog",
+    "Provider",
+    "Quarantine",
+    "RawRecord",
+    "Review",
+    "SchemaSnapshot",
+    "StreamState",
+    "SyncRun",
+    "Tenant",
+    "User",
+]

@@ -1,0 +1,139 @@
+"""Canonical output and schema history: events (append-only), current records, change log,
+entity links, schema snapshots (fingerprints) and drift events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from autonomos.store.base import Base, TenantOwned, new_id_column, utcnow_column
+
+
+class CanonicalEvent(TenantOwned, Base):
+    """One change to one canonical record. ``id`` is a pure function of (tenant, raw record
+    version, mapping version); ``seq`` is the consumers' resumable cursor. Append-only."""
+
+    __tablename__ = "canonical_events"
+    __table_args__ = (Index(None, "tenant_id", "entity", "seq"), Index(None, "tenant_id", "seq"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), nullable=False, unique=True)
+    entity: Mapped[str] = mapped_column(String(64), nullable=False)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    op: Mapped[str] = mapped_column(String(8), nullable=False)
+    data: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    unknown_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    source_system: Mapped[str] = mapped_column(String(64), nullable=False)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    schema_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    mapping_version_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    trace_id: Mapped[str | None] = mapped_column(String(64))
+    emitted_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class CanonicalRecord(TenantOwned, Base):
+    """The current canonical state of one source record in one entity."""
+
+    __tablename__ = "canonical_records"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "entity", "connection_id", "stream", "record_key"),
+        Index(None, "tenant_id", "entity", "updated_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(64), nullable=False)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    last_event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    mapping_version_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    updated_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class ChangeLog(TenantOwned, Base):
+    """Before/after of every change to a canonical record, written with its event."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index(None, "tenant_id", "record_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    entity: Mapped[str] = mapped_column(String(64), nullable=False)
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)
+    diff: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    changed_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class EntityLink(TenantOwned, Base):
+    """Two canonical records known to be the same real thing, and the key that says so."""
+
+    __tablename__ = "entity_links"
+    __table_args__ = (UniqueConstraint("tenant_id", "entity", "left_record_id", "right_record_id"),)
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    entity: Mapped[str] = mapped_column(String(64), nullable=False)
+    left_record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    right_record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    match_key: Mapped[str] = mapped_column(Text, nullable=False)
+    match_value: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class SchemaSnapshot(TenantOwned, Base):
+    """A stream's observed schema and its fingerprint, with the profile that describes it."""
+
+    __tablename__ = "schema_snapshots"
+    __table_args__ = (UniqueConstraint("tenant_id", "connection_id", "stream", "fingerprint"),)
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    fields: Mapped[list] = mapped_column(JSONB, nullable=False)
+    profile: Mapped[dict | None] = mapped_column(JSONB)
+    observed_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class DriftEvent(TenantOwned, Base):
+    """A classified change between two snapshots, with a proposed repair and its confidence."""
+
+    __tablename__ = "drift_events"
+    __table_args__ = (Index(None, "tenant_id", "connection_id", "stream", "detected_at"),)
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    from_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    to_snapshot_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    field: Mapped[str] = mapped_column(Text, nullable=False)
+    details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    repair: Mapped[dict | None] = mapped_column(JSONB)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    detected_at: Mapped[dt.datetime] = utcnow_column()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

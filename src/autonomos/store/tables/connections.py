@@ -1,0 +1,131 @@
+"""AAM's tables: connections, sync runs, stream cursors, landed raw records and quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from autonomos.store.base import Base, TenantOwned, new_id_column, utcnow_column
+
+
+class Connection(TenantOwned, Base):
+    """One tenant's configured access to one provider. Credentials are stored encrypted only."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"), UniqueConstraint("tenant_id", "id"))
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    provider_id: Mapped[str] = mapped_column(String(64), ForeignKey("providers.id"), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    config: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    credentials_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    credentials_key_id: Mapped[str | None] = mapped_column(String(16))
+    schedule: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    created_at: Mapped[dt.datetime] = utcnow_column()
+    updated_at: Mapped[dt.datetime] = utcnow_column()
+
+
+def _connection_fk() -> ForeignKeyConstraint:
+    """Child rows reference (tenant_id, connection id), so a row can never point across tenants."""
+    return ForeignKeyConstraint(
+        ["tenant_id", "connection_id"], ["connections.tenant_id", "connections.id"], ondelete="CASCADE"
+    )
+
+
+class SyncRun(TenantOwned, Base):
+    """One sync of a connection: the durable truth that the Redis job only points at."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        _connection_fk(),
+        Index(None, "tenant_id", "connection_id", "created_at"),
+        Index(None, "status", "heartbeat_at"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    streams: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    mode: Mapped[str] = mapped_column(String(16), nullable=False, server_default="incremental")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    worker_id: Mapped[str | None] = mapped_column(Text)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    counts: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class StreamState(TenantOwned, Base):
+    """Where incremental reading of one stream resumes; committed with the batch it follows."""
+
+    __tablename__ = "stream_states"
+    __table_args__ = (_connection_fk(), PrimaryKeyConstraint("tenant_id", "connection_id", "stream"))
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    cursor: Mapped[dict | None] = mapped_column(JSONB)
+    updated_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class RawRecord(TenantOwned, Base):
+    """Every distinct version of a source record, content-hashed: unchanged records add nothing."""
+
+    __tablename__ = "raw_records"
+    __table_args__ = (
+        _connection_fk(),
+        UniqueConstraint("tenant_id", "connection_id", "stream", "record_key", "version"),
+        Index(None, "tenant_id", "connection_id", "stream", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    sync_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    landed_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class Quarantine(TenantOwned, Base):
+    """A record that could not be landed or applied, with the reason and what was read."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index(None, "tenant_id", "connection_id", "stream", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    stream: Mapped[str | None] = mapped_column(Text)
+    sync_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    created_at: Mapped[dt.datetime] = utcnow_column()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
