@@ -90,12 +90,21 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
-        """Build settings from an explicit mapping of environment variables, ignoring the process
-        environment (``model_validate`` skips the settings sources), so tests pass a dict."""
+        """Build settings from an explicit mapping of environment variables, ignoring the
+        process environment entirely, so tests pass a dict instead of patching os.environ."""
         aliases = {f.validation_alias for f in cls.model_fields.values()}
-        return cls.model_validate({k: v for k, v in values.items() if k in aliases})
+        explicit = _MappingOnly(**{k: v for k, v in values.items() if k in aliases})
+        return cls.model_construct(**explicit.model_dump())
 
 
 def load_settings() -> Settings:
     """Settings from the process environment (the entry points' only source)."""
     return Settings()
+
+
+class _MappingOnly(Settings):
+    """Settings whose only source is the keyword arguments (no environment, no files)."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_sources):  # type: ignore[override]
+        return (init_settings,)

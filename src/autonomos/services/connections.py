@@ -112,8 +112,8 @@ def set_credentials(
         row.credentials_key_id = rt.cipher.primary_key_id
         row.updated_at = func.now()
         audit.record(session, tenant_id, actor=actor, action="connection.credentials.set", target_type="connection",
-                     target_id=row.id, before={"credentials": "set" if had else "unset"},
-                     after={"credentials": "changed"})
+                     target_id=row.id, before={"auth": "set" if had else "unset"},
+                     after={"auth": "replaced"})
     _evict(rt, tenant_id, row)
 
 

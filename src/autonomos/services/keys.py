@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from autonomos.engines.runtime import resolve_secret_keys, write_data_dir_keys
 from autonomos.services import audit
 from autonomos.services.runtime import Runtime
+from autonomos.store.maintenance import maintenance_database
 from autonomos.security.credentials import CredentialCipher, key_id
 from autonomos.store.tables import Connection
 
@@ -48,7 +49,7 @@ def rotate_keys(rt: Runtime, *, actor: str) -> RotationReport:
         write_data_dir_keys(rt.settings.data_dir, keys)
     cipher = CredentialCipher(keys)
     per_tenant: Counter = Counter()
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         rows = session.scalars(
             select(Connection)
             .where(Connection.credentials_ciphertext.is_not(None))
@@ -72,7 +73,7 @@ def rotate_keys(rt: Runtime, *, actor: str) -> RotationReport:
 
 def key_usage(rt: Runtime) -> dict[str, int]:
     """How many credentials each key id encrypts (for ``aos doctor`` and operators)."""
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         rows = session.execute(
             select(Connection.credentials_key_id, func.count())
             .where(Connection.credentials_ciphertext.is_not(None))

@@ -2,8 +2,9 @@
 
 Entry points build a ``Runtime``; services take it (and a tenant id) as arguments. It
 starts embedded servers when no URLs are configured, and hands out the tenant-scoped
-``Database``. The maintenance database is built only on request, by background and
-operator services.
+``Database`` only. The cross-tenant maintenance database is reached through
+``autonomos.store.maintenance.maintenance_database(rt)``, which only an allow-listed
+set of operator and background modules may import (a guardrail test checks it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.database_url, role_password=self._role_password())
+        return Database(self.database_url, role_password=self.role_password())
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -49,23 +50,15 @@ class Runtime:
     def cipher(self) -> CredentialCipher:
         return CredentialCipher(resolve_secret_keys(self.settings))
 
-    def maintenance(self):  # -> MaintenanceDatabase; imported lazily to keep the path explicit
-        """The cross-tenant database. Only operator commands and background jobs call this."""
-        if "_maintenance" not in self.__dict__:
-            from autonomos.store.maintenance import MaintenanceDatabase
-
-            self.__dict__["_maintenance"] = MaintenanceDatabase(self.database_url, role_password=self._role_password())
-        return self.__dict__["_maintenance"]
-
     def reset_cipher(self) -> None:
         self.__dict__.pop("cipher", None)
 
-    def _role_password(self) -> str | None:
+    def role_password(self) -> str | None:
         secret = self.settings.db_role_password
         return secret.get_secret_value() if secret else None
 
     def close(self) -> None:
-        for name in ("db", "_maintenance"):
+        for name in ("db", "maintenance_db"):
             if name in self.__dict__:
                 self.__dict__.pop(name).dispose()
         if "redis" in self.__dict__:

@@ -16,6 +16,7 @@ from autonomos.engines.redis import delete_prefix
 from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
 from autonomos.services.runtime import Runtime
+from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Tenant
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -36,7 +37,7 @@ def _info(row: Tenant) -> TenantInfo:
 def create_tenant(rt: Runtime, slug: str, name: str | None = None, *, actor: str) -> TenantInfo:
     if not SLUG.match(slug):
         raise Conflict("tenant slug must be 2-63 lower-case letters, digits or dashes", slug=slug)
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         if session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
             raise Conflict("a tenant with this slug exists", slug=slug)
         row = Tenant(id=uuid.uuid4(), slug=slug, name=name or slug)
@@ -48,12 +49,12 @@ def create_tenant(rt: Runtime, slug: str, name: str | None = None, *, actor: str
 
 
 def list_tenants(rt: Runtime) -> list[TenantInfo]:
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         return [_info(t) for t in session.scalars(select(Tenant).order_by(Tenant.created_at, Tenant.slug))]
 
 
 def find_tenant(rt: Runtime, slug_or_id: str) -> TenantInfo:
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         condition = Tenant.slug == slug_or_id
         try:
             condition = condition | (Tenant.id == uuid.UUID(slug_or_id))
@@ -82,7 +83,7 @@ class PurgeReport:
 def delete_tenant(rt: Runtime, slug_or_id: str, *, actor: str) -> PurgeReport:
     """Purge a tenant: its rows (cascade), its vectors, its Redis keys; recorded in the platform log."""
     tenant = find_tenant(rt, slug_or_id)
-    with rt.maintenance().session() as session:
+    with maintenance_database(rt).session() as session:
         vectors = _purge_vectors(session, tenant.id)
         session.execute(delete(Tenant).where(Tenant.id == tenant.id))
         audit.record_platform(session, tenant.id, actor=actor, action="tenant.delete",

@@ -4,7 +4,7 @@ Background work that must scan every tenant (the sync reconciler, the embedding 
 backfills, tenant purge, key rotation) connects as the maintenance role, which has a
 permissive policy of its own on each tenant table. Request handling never gets one of
 these: the API and the tenant services take a ``Database`` (app role) only, and a
-guardrail test fails if a request-facing module imports this one.
+guardrail test fails if a module outside ``MAINTENANCE_USERS`` imports this one.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from autonomos.engines.postgres import to_sqlalchemy_url
 from autonomos.store.database import make_engine, role_url
 from autonomos.store.roles import roles_for_database
+
+
+MAINTENANCE_USERS = frozenset({
+    "autonomos.services.tenants",
+    "autonomos.services.keys",
+})
+"""The only modules allowed to import this one: operator commands and background jobs."""
 
 
 class MaintenanceDatabase:
@@ -37,3 +44,10 @@ class MaintenanceDatabase:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def maintenance_database(rt) -> MaintenanceDatabase:
+    """The runtime's maintenance database (built once per runtime, closed with it)."""
+    if "maintenance_db" not in rt.__dict__:
+        rt.__dict__["maintenance_db"] = MaintenanceDatabase(rt.database_url, role_password=rt.role_password())
+    return rt.__dict__["maintenance_db"]
