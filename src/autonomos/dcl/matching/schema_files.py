@@ -80,8 +80,3 @@ def system_name(schema: dict[str, Any]) -> str:
     """The schema's 'system' label ('' when absent); vendor prefixes often repeat it."""
     value = schema.get("system")
     return value if isinstance(value, str) else ""
-
-
-def table_descriptions(schema: dict[str, Any]) -> dict[str, str]:
-    """Table name -> its free-text description."""
-    return {table["name"]: str(table.get("description") or "") for table in _tables(schema)}

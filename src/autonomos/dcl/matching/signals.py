@@ -14,13 +14,15 @@ from rapidfuzz import fuzz, process
 
 from autonomos.dcl.matching.concepts import ConceptBag
 from autonomos.dcl.matching.embedders import Embedder
-from autonomos.dcl.matching.values import ValueProfile, compatibility
+from autonomos.dcl.matching.values import ValueProfile, compatibility, mentioned_share
 
 FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 88.0
 FUZZY_CREDIT = 0.8
 PREFIX_MIN_LENGTH = 4
 PREFIX_CREDIT = 0.7
+PREFIX_MAX_SHARE = 0.6
+CONTENT_WORD_WEIGHT = 1.0
 
 
 def concept_relations(
@@ -71,17 +73,20 @@ def _add_spelling_credit(relation: np.ndarray, sources: Sequence[str], targets: 
     for row in source_rows:
         for column in target_columns:
             shorter, longer = sorted((sources[row], targets[column]), key=len)
-            if shorter != longer and len(shorter) >= PREFIX_MIN_LENGTH and longer.startswith(shorter):
+            truncation = len(shorter) <= PREFIX_MAX_SHARE * len(longer)  # "desc", not "count" in "country"
+            if truncation and len(shorter) >= PREFIX_MIN_LENGTH and longer.startswith(shorter):
                 relation[row, column] = max(relation[row, column], PREFIX_CREDIT)
 
 
 def name_similarity(
     source_bags: Sequence[ConceptBag], target_bags: Sequence[ConceptBag], related: Mapping[tuple[str, str], float]
-) -> np.ndarray:
-    """Soft weighted Dice between concept bags.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Soft weighted Dice between concept bags, plus how well each source content word is explained.
 
-    Each side's weight is counted as covered by its best-related concept on the other side;
-    the score is covered weight over total weight, so extra unmatched words lower it.
+    Each side's weight counts as covered by its best-related concept on the other side; the
+    similarity is covered weight over total weight, so extra unmatched words lower it. The
+    second matrix is the worst coverage of any full-weight source concept: a name with one
+    unexplained content word ("external_account_id" vs "account_id") is not a safe match.
     """
     source_vocab = sorted({concept for bag in source_bags for concept in bag})
     target_vocab = sorted({concept for bag in target_bags for concept in bag})
@@ -93,7 +98,13 @@ def name_similarity(
     target_cover = np.stack([_best_cover(relation.T, source_weights[i] > 0) for i in range(len(source_bags))], axis=1)
     covered = source_weights @ source_cover + (target_weights @ target_cover).T
     totals = source_weights.sum(axis=1, keepdims=True) + target_weights.sum(axis=1)[None, :]
-    return np.clip(covered / np.where(totals == 0.0, 1.0, totals), 0.0, 1.0)
+    similarity = np.clip(covered / np.where(totals == 0.0, 1.0, totals), 0.0, 1.0)
+    explained = np.ones_like(similarity)
+    for row in range(len(source_bags)):
+        content = source_weights[row] >= CONTENT_WORD_WEIGHT
+        if content.any():
+            explained[row] = source_cover[content].min(axis=0)
+    return similarity, explained
 
 
 def _bag_matrix(bags: Sequence[ConceptBag], vocab: Sequence[str]) -> np.ndarray:
@@ -129,4 +140,15 @@ def value_similarity(
         rows_by_profile.setdefault(profile, []).append(row)
     for profile, rows in rows_by_profile.items():
         matrix[rows, :] = [compatibility(profile, kind_type, kind) for kind_type, kind in zip(target_types, target_kinds)]
+    return matrix
+
+
+def listed_values_similarity(
+    source_terms: Sequence[list[tuple[str, ...]]], target_described: Sequence[frozenset[str]]
+) -> np.ndarray:
+    """Share of each source field's sample values named in each target field's description."""
+    matrix = np.zeros((len(source_terms), len(target_described)), dtype=np.float32)
+    for row, terms in enumerate(source_terms):
+        if terms:
+            matrix[row] = [mentioned_share(terms, described) for described in target_described]
     return matrix

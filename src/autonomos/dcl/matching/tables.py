@@ -32,15 +32,21 @@ def assign_entities(
     target_table_of_field: np.ndarray,
     table_name_match: np.ndarray,
     field_scores: np.ndarray,
+    foreign_tables: frozenset[str] = frozenset(),
     weights: TableContextWeights = TableContextWeights(),
 ) -> list[EntityAssignment]:
     """Score every (source table, target table) pair and pick the best target per source table.
 
     `table_name_match` is (source tables x target tables) in [0, 1]; `field_scores` is the
-    context-free field score matrix (source fields x target fields).
+    context-free field score matrix (source fields x target fields). `foreign_tables` are source
+    tables whose name denotes a kind of entity the target does not have (e.g. products): they
+    get no entity, however well their generic fields (id, name) match.
     """
     assignments: list[EntityAssignment] = []
     for s_index, source_table in enumerate(source_tables):
+        if source_table in foreign_tables:
+            assignments.append(EntityAssignment(source_table=source_table, entity=None, confidence=0.0))
+            continue
         rows = field_scores[source_table_of_field == s_index]
         evidence = np.zeros(len(target_tables), dtype=np.float32)
         for t_index in range(len(target_tables)):
@@ -74,6 +80,8 @@ def context_factors(
     factors = np.full((len(assignments), len(target_tables)), floor, dtype=np.float32)
     for row, assignment in enumerate(assignments):
         best = assignment.confidence
+        if assignment.entity is None:
+            continue
         for column, table in enumerate(target_tables):
             if table == assignment.entity:
                 factors[row, column] = 1.0

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DecisionTier = Literal["auto", "review", "reject"]
-FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "object", "array", "unknown"]
-
 FIELD_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime", "object", "array", "unknown")
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from autonomos.dcl.matching.names import split_identifier, split_text, stem
+
 NEUTRAL = 0.5
 PATTERN_MAJORITY = 0.6
 
@@ -42,6 +44,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # Patterns that name a specific kind of value; two different ones contradict each other.
 SPECIFIC_KINDS = frozenset({"email", "url", "domain", "phone", "currency_code", "time_zone", "temporal", "id"})
+KEY_KINDS = frozenset({"id", "reference"})
 PATTERN_KIND = {
     "email": "email",
     "url": "url",
@@ -67,7 +70,6 @@ KIND_BY_CONCEPT: tuple[tuple[str, str], ...] = (
     ("domain", "domain"),
     ("currency", "currency_code"),
     ("time_zone", "time_zone"),
-    ("identifier", "id"),
 )
 
 _TYPE_FIT: Mapping[tuple[str, str], float] = {
@@ -93,10 +95,23 @@ _TYPE_FIT: Mapping[tuple[str, str], float] = {
 
 @dataclass(frozen=True)
 class ValueProfile:
-    """Declared type plus the dominant sample pattern (None when samples are absent or mixed)."""
+    """Declared type, dominant sample pattern (None when absent or mixed) and key role from the name."""
 
     declared: str
     pattern: str | None
+    key_role: str | None = None
+
+
+def key_role(concepts: Iterable[str]) -> str | None:
+    """'id' for a record's own key (name is just "id"), 'reference' for "<thing> id", else None.
+
+    A record's own key and a pointer to another record hold the same kind of value but never
+    the same meaning, so the two must not match each other.
+    """
+    present = set(concepts)
+    if "identifier" not in present:
+        return None
+    return "id" if present == {"identifier"} else "reference"
 
 
 def sample_pattern(value: Any) -> str | None:
@@ -127,13 +142,13 @@ def _number_pattern(number: float) -> str:
     return "number"
 
 
-def profile_values(declared: str, samples: Iterable[Any]) -> ValueProfile:
+def profile_values(declared: str, samples: Iterable[Any], role: str | None = None) -> ValueProfile:
     """Summarise samples into one pattern when a clear majority agrees."""
     labels = [label for label in (sample_pattern(value) for value in samples) if label is not None]
     if not labels:
-        return ValueProfile(declared, None)
+        return ValueProfile(declared, None, role)
     label, count = Counter(labels).most_common(1)[0]
-    return ValueProfile(declared, label if count >= PATTERN_MAJORITY * len(labels) else None)
+    return ValueProfile(declared, label if count >= PATTERN_MAJORITY * len(labels) else None, role)
 
 
 def target_kind(field_type: str, concepts: Iterable[str]) -> str:
@@ -143,6 +158,9 @@ def target_kind(field_type: str, concepts: Iterable[str]) -> str:
     if field_type in ("boolean", "integer", "number", "object", "array"):
         return field_type
     present = set(concepts)
+    role = key_role(present)
+    if role is not None:
+        return role
     for concept, kind in KIND_BY_CONCEPT:
         if concept in present:
             return kind
@@ -152,6 +170,12 @@ def target_kind(field_type: str, concepts: Iterable[str]) -> str:
 def compatibility(profile: ValueProfile, target_type: str, kind: str) -> float:
     """How well the source's values fit the target field, in [0, 1] (0.5 = no evidence)."""
     score = _declared_fit(profile.declared, target_type)
+    if profile.key_role in KEY_KINDS and kind in KEY_KINDS and profile.key_role != kind:
+        return min(score, 0.15)
+    if kind in KEY_KINDS:
+        if profile.declared in ("integer", "number", "string") and profile.key_role == kind:
+            score = max(score, 0.8)
+        kind = "id"
     pattern = profile.pattern
     if pattern is None:
         return score
@@ -185,3 +209,34 @@ def _declared_fit(source_type: str, target_type: str) -> float:
     if source_type in ("object", "array") or target_type in ("object", "array"):
         return 0.15
     return _TYPE_FIT.get((source_type, target_type), 0.1)
+
+
+MAX_TERM_WORDS = 3
+MIN_DISTINCT_TERMS = 2
+
+
+def sample_terms(samples: Iterable[Any]) -> list[tuple[str, ...]]:
+    """Distinct short text samples as stemmed word tuples (picklist-like values)."""
+    terms: dict[tuple[str, ...], None] = {}
+    for value in samples:
+        if not isinstance(value, str) or sample_pattern(value) != "text":
+            continue
+        words = tuple(stem(word) for word in split_identifier(value))
+        if 0 < len(words) <= MAX_TERM_WORDS:
+            terms[words] = None
+    return list(terms)
+
+
+def description_terms(description: str) -> frozenset[str]:
+    """Stemmed words of a target description, for checking which sample values it lists."""
+    return frozenset(stem(word) for word in split_text(description))
+
+
+def mentioned_share(terms: list[tuple[str, ...]], described: frozenset[str]) -> float:
+    """Share of sample values that the target's description names ("e.g. new, working, qualified").
+
+    Descriptions often enumerate allowed values; samples drawn from that list are strong evidence.
+    """
+    if len(terms) < MIN_DISTINCT_TERMS or not described:
+        return 0.0
+    return sum(all(word in described for word in term) for term in terms) / len(terms)

@@ -1,0 +1,82 @@
+"""Turn ranked candidates into decision tiers that mean something.
+
+`auto` is reserved for proposals that are almost never wrong: a high score, a clear
+margin over the runner-up, a strong name match, values that fit, the candidate inside
+the entity the table was assigned to, and no other field of the same table claiming the
+same target more strongly. `review` means a person should look; `reject` means nothing fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autonomos.dcl.matching.typing import Candidate, DecisionTier, EntityAssignment
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Configurable gates for each tier."""
+
+    auto_score: float = 0.7
+    auto_margin: float = 0.1
+    auto_name: float = 0.8
+    auto_explained: float = 0.6
+    auto_value: float = 0.45
+    auto_entity_confidence: float = 0.5
+    review_score: float = 0.5
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One source field's ranked candidates plus the context a decision needs."""
+
+    source_table: str
+    source_field: str
+    candidates: tuple[Candidate, ...]
+    assignment: EntityAssignment
+
+
+def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple[DecisionTier, tuple[str, ...]]:
+    """Decision tier for one field and the reasons that kept it from a higher tier."""
+    if not ranked.candidates or ranked.candidates[0].score < thresholds.review_score:
+        return "reject", ("no candidate reaches the review score",)
+    best = ranked.candidates[0]
+    runner_up = ranked.candidates[1].score if len(ranked.candidates) > 1 else 0.0
+    blockers: list[str] = []
+    if best.score < thresholds.auto_score:
+        blockers.append("score below auto threshold")
+    if best.score - runner_up < thresholds.auto_margin:
+        blockers.append("runner-up too close")
+    if best.signals.get("name", 0.0) < thresholds.auto_name:
+        blockers.append("name match not strong enough")
+    if best.signals.get("name_explained", 0.0) < thresholds.auto_explained:
+        blockers.append("a word of the source name has no counterpart")
+    if best.signals.get("value", 0.0) < thresholds.auto_value:
+        blockers.append("values do not clearly fit")
+    if best.target_table != ranked.assignment.entity:
+        blockers.append("candidate outside the table's entity")
+    if ranked.assignment.confidence < thresholds.auto_entity_confidence:
+        blockers.append("table's entity uncertain")
+    if lost_conflict:
+        blockers.append("another field of the table claims this target more strongly")
+    return ("review", tuple(blockers)) if blockers else ("auto", ())
+
+
+def conflict_losers(rankings: Sequence[Ranked]) -> set[int]:
+    """Indexes of fields whose top target is claimed more strongly by another field of the same table.
+
+    Two fields of one table rarely map to the same target field, so only the strongest keeps
+    the chance of an automatic decision; the others still keep their ranking.
+    """
+    strongest: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for index, ranked in enumerate(rankings):
+        if not ranked.candidates:
+            continue
+        best = ranked.candidates[0]
+        key = (ranked.source_table, best.target_table, best.target_field)
+        current = strongest.get(key)
+        if current is None or best.score > current[0]:
+            strongest[key] = (best.score, index)
+    winners = {index for _, index in strongest.values()}
+    return {index for index, ranked in enumerate(rankings) if ranked.candidates and index not in winners}

@@ -1,0 +1,243 @@
+"""Public entry points: propose mappings from a source schema to a canonical target schema.
+
+Stateless and offline: schemas in, proposals out; the same input always gives the same output.
+`propose` returns rich FieldProposal objects with per-signal evidence; `match_schemas`
+renders them into the benchmark JSON shape (FORMAT.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_losers, decide
+from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
+from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
+from autonomos.dcl.matching.names import split_identifier, split_text
+from autonomos.dcl.matching.schema_files import source_fields, system_name, target_fields
+from autonomos.dcl.matching.scoring import SignalWeights, contextual_scores, field_scores
+from autonomos.dcl.matching.signals import (
+    listed_values_similarity,
+    meaning_similarity,
+    name_similarity,
+    value_similarity,
+)
+from autonomos.dcl.matching.tables import TableContextWeights, assign_entities, context_factors
+from autonomos.dcl.matching.typing import Candidate, FieldProposal, SourceField, TargetField
+from autonomos.dcl.matching.values import description_terms, key_role, profile_values, sample_terms, target_kind
+
+SCORE_DIGITS = 4
+DECISION_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    """Every tunable of one matching run, with defaults."""
+
+    weights: SignalWeights = field(default_factory=SignalWeights)
+    context: TableContextWeights = field(default_factory=TableContextWeights)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    off_entity: float = 0.75
+    off_entity_floor: float = 0.5
+    embedder: str = DEFAULT_EMBEDDER
+
+
+def match_schemas(
+    source: dict[str, Any], target: dict[str, Any], top_k: int = 5, thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """Match a source schema to a target schema and return the FORMAT.md output document."""
+    config = MatcherConfig(thresholds=thresholds) if thresholds is not None else MatcherConfig()
+    return render(propose(source, target, top_k=top_k, config=config))
+
+
+def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:
+    """FieldProposals -> {"mappings": [...]} exactly as FORMAT.md describes."""
+    return {
+        "mappings": [
+            {
+                "source_table": proposal.source_table,
+                "source_field": proposal.source_field,
+                "candidates": [
+                    {"target_table": c.target_table, "target_field": c.target_field, "score": c.score}
+                    for c in proposal.candidates
+                ],
+                "decision": proposal.decision,
+            }
+            for proposal in proposals
+        ]
+    }
+
+
+def propose(
+    source: dict[str, Any],
+    target: dict[str, Any],
+    top_k: int = 5,
+    config: MatcherConfig | None = None,
+    embedder: Embedder | None = None,
+    knowledge: Knowledge | None = None,
+) -> list[FieldProposal]:
+    """Rank target fields for every source field and decide a tier for each."""
+    config = config or MatcherConfig()
+    sources = source_fields(source)
+    targets = target_fields(target)
+    if not sources:
+        return []
+    if not targets:
+        return [FieldProposal(f.table, f.name, (), "reject", ("target schema has no fields",)) for f in sources]
+    analyzer = ConceptAnalyzer(knowledge or default_knowledge(), _schema_words(source, target, sources, targets))
+    source_tables = _unique(f.table for f in sources)
+    target_tables = _unique(f.table for f in targets)
+
+    source_bags = _source_bags(sources, source_tables, analyzer, system_name(source))
+    target_bags = _target_bags(targets, target_tables, analyzer)
+    related = analyzer.knowledge.related
+    name, explained = name_similarity(source_bags, target_bags, related)
+    meaning = meaning_similarity(
+        [_text(analyzer, f.name, f.description) for f in sources],
+        [_text(analyzer, f.name, f.description) for f in targets],
+        embedder or get_embedder(config.embedder),
+    )
+    kinds = [target_kind(f.type, bag) for f, bag in zip(targets, target_bags)]
+    profiles = [profile_values(f.type, f.samples, key_role(bag)) for f, bag in zip(sources, source_bags)]
+    value = value_similarity(profiles, [f.type for f in targets], kinds)
+    listed = listed_values_similarity(
+        [sample_terms(f.samples) for f in sources], [description_terms(f.description) for f in targets]
+    )
+    base = field_scores(name, meaning, value, listed, config.weights)
+
+    source_table_of_field = np.array([source_tables.index(f.table) for f in sources])
+    target_table_of_field = np.array([target_tables.index(f.table) for f in targets])
+    assignments = assign_entities(
+        source_tables,
+        source_table_of_field,
+        target_tables,
+        target_table_of_field,
+        _table_name_match(source_tables, target_tables, analyzer),
+        base,
+        _foreign_tables(source_tables, target_tables, analyzer),
+        config.context,
+    )
+    factors = context_factors(assignments, target_tables, config.off_entity, config.off_entity_floor)
+    field_factors = factors[source_table_of_field][:, target_table_of_field]
+    final = contextual_scores(base, field_factors)
+
+    signals = {
+        "name": name,
+        "name_explained": explained,
+        "meaning": meaning,
+        "value": value,
+        "listed_values": listed,
+        "context": field_factors,
+    }
+    # decisions look at the runner-up, so rank at least two whatever top_k the caller wants
+    rankings = [
+        Ranked(
+            source_table=f.table,
+            source_field=f.name,
+            candidates=_top_candidates(row, final[row], targets, signals, max(top_k, DECISION_DEPTH)),
+            assignment=assignments[source_table_of_field[row]],
+        )
+        for row, f in enumerate(sources)
+    ]
+    return _decide_all(rankings, config.thresholds, top_k)
+
+
+def _decide_all(rankings: Sequence[Ranked], thresholds: Thresholds, top_k: int) -> list[FieldProposal]:
+    """Tier every field (one-to-one conflicts included) and cut candidates to top_k."""
+    losers = conflict_losers(rankings)
+    proposals: list[FieldProposal] = []
+    for index, ranked in enumerate(rankings):
+        decision, reasons = decide(ranked, thresholds, index in losers)
+        proposals.append(
+            FieldProposal(
+                source_table=ranked.source_table,
+                source_field=ranked.source_field,
+                candidates=ranked.candidates[: max(top_k, 0)],
+                decision=decision,
+                reasons=reasons,
+                entity=ranked.assignment.entity,
+            )
+        )
+    return proposals
+
+
+def _top_candidates(
+    row: int, scores: np.ndarray, targets: Sequence[TargetField], signals: dict[str, np.ndarray], top_k: int
+) -> tuple[Candidate, ...]:
+    rounded = np.round(scores.astype(np.float64), SCORE_DIGITS)
+    order = np.lexsort((np.arange(len(targets)), -rounded))[:top_k]
+    return tuple(
+        Candidate(
+            target_table=targets[column].table,
+            target_field=targets[column].name,
+            score=float(rounded[column]),
+            signals={key: round(float(matrix[row, column]), SCORE_DIGITS) for key, matrix in signals.items()},
+        )
+        for column in order
+    )
+
+
+def _unique(values: Any) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _schema_words(
+    source: dict[str, Any], target: dict[str, Any], sources: Sequence[SourceField], targets: Sequence[TargetField]
+) -> list[str]:
+    """Words the target and the system names use, so run-together names split into them.
+
+    Source field words are left out on purpose: a run-together name would then count as known.
+    """
+    words = split_identifier(system_name(source)) + split_identifier(system_name(target))
+    for f in targets:
+        words += split_identifier(f.name) + split_identifier(f.table) + split_text(f.description)
+    return words
+
+
+def _source_bags(
+    sources: Sequence[SourceField], tables: Sequence[str], analyzer: ConceptAnalyzer, system: str
+) -> list[ConceptBag]:
+    """Concept bags with table-name words, repeated prefixes and the system's own name dropped."""
+    system_words = frozenset(analyzer.stems(system))
+    drops: dict[str, frozenset[str]] = {}
+    for table in tables:
+        names = [f.name for f in sources if f.table == table]
+        drops[table] = analyzer.context_concepts(table) | noise_prefixes(names, analyzer) | system_words
+    return [analyzer.concepts(f.name, drops[f.table]) for f in sources]
+
+
+def _target_bags(targets: Sequence[TargetField], tables: Sequence[str], analyzer: ConceptAnalyzer) -> list[ConceptBag]:
+    drops = {table: analyzer.context_concepts(table) for table in tables}
+    return [analyzer.concepts(f.name, drops[f.table]) for f in targets]
+
+
+def _text(analyzer: ConceptAnalyzer, name: str, description: str) -> str:
+    return " ".join(analyzer.words(name)) + " . " + description
+
+
+def _table_name_match(source_tables: Sequence[str], target_tables: Sequence[str], analyzer: ConceptAnalyzer) -> np.ndarray:
+    """1 when both table names denote the same entity kind, else their name similarity."""
+    source_bags = [analyzer.concepts(table) for table in source_tables]
+    target_bags = [analyzer.concepts(table) for table in target_tables]
+    match, _ = name_similarity(source_bags, target_bags, analyzer.knowledge.related)
+    source_entities = [analyzer.entity(table) for table in source_tables]
+    target_entities = [analyzer.entity(table) for table in target_tables]
+    for row, source_entity in enumerate(source_entities):
+        for column, target_entity in enumerate(target_entities):
+            if source_entity is not None and source_entity == target_entity:
+                match[row, column] = 1.0
+    return match
+
+
+def _foreign_tables(source_tables: Sequence[str], target_tables: Sequence[str], analyzer: ConceptAnalyzer) -> frozenset[str]:
+    """Source tables naming a known kind of entity that no target table is."""
+    target_entities = {analyzer.entity(table) for table in target_tables}
+    return frozenset(
+        table
+        for table in source_tables
+        if (entity := analyzer.entity(table)) is not None and entity not in target_entities
+    )

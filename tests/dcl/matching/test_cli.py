@@ -1,0 +1,52 @@
+"""The `match` command through Typer's test runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from autonomos.cli.match_cmd import match
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("match")(match)
+    app.command("version")(lambda: None)  # a second command keeps "match" a subcommand, as in `aos`
+    return app
+
+
+def _args(cases_dir: Path, *extra: str) -> list[str]:
+    return [
+        "match",
+        "--source",
+        str(cases_dir / "pipedrive_like.schema.json"),
+        "--target",
+        str(cases_dir / "reworded_target.schema.json"),
+        *extra,
+    ]
+
+
+def test_json_output_follows_the_format(cases_dir: Path) -> None:
+    result = CliRunner().invoke(_app(), _args(cases_dir, "--json", "--top-k", "3"))
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.stdout)
+    source = json.loads((cases_dir / "pipedrive_like.schema.json").read_text())
+    assert len(output["mappings"]) == sum(len(t["fields"]) for t in source["tables"])
+    for mapping in output["mappings"]:
+        assert mapping["decision"] in {"auto", "review", "reject"}
+        assert 1 <= len(mapping["candidates"]) <= 3
+        assert set(mapping["candidates"][0]) == {"target_table", "target_field", "score"}
+
+
+def test_table_output_without_json_flag(cases_dir: Path) -> None:
+    result = CliRunner().invoke(_app(), _args(cases_dir))
+    assert result.exit_code == 0, result.output
+    assert "decision" in result.stdout
+
+
+def test_missing_file_is_a_clean_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(_app(), ["match", "--source", str(tmp_path / "nope.json"), "--target", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2
