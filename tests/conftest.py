@@ -25,7 +25,7 @@ from autonomos.services import tenants
 from autonomos.services.runtime import Runtime
 from autonomos.store import migrate
 
-TEST_SECRET_KEY = "test-secret-key-" + uuid.uuid4().hex
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
 
 
 @pytest.fixture(scope="session")

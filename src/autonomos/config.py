@@ -76,6 +76,16 @@ class Settings(BaseSettings):
         validation_alias="AOS_DUCKDB_MEMORY_LIMIT",
         description="Memory limit of each ephemeral DuckDB job.",
     )
+    sync_batch_size: int = Field(
+        default=5000,
+        validation_alias="AOS_SYNC_BATCH_SIZE",
+        description="Records per landing micro-batch (one transaction, one checkpoint at most).",
+    )
+    sync_heartbeat_timeout_s: int = Field(
+        default=60,
+        validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",
+        description="Seconds without a heartbeat after which a running sync is taken over by another worker.",
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", validation_alias="AOS_LOG_FORMAT", description="Log output format of entry points."
     )

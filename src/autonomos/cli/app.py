@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from autonomos.cli import admin, engines
+from autonomos.cli import admin, connection, engines, sync
+from autonomos.cli.match_cmd import match
+from autonomos.cli import ontology, vectors
 
 app = typer.Typer(name="aos", help="AutonomOS AAM/DCL: connect sources, land records, map them to a canonical ontology.",
                   no_args_is_help=True, add_completion=False)
@@ -12,16 +14,17 @@ app = typer.Typer(name="aos", help="AutonomOS AAM/DCL: connect sources, land rec
 app.add_typer(engines.services_app, name="services")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.keys_app, name="keys")
+app.add_typer(connection.connection_app, name="connection")
+app.add_typer(sync.sync_app, name="sync")
+app.add_typer(sync.quarantine_app, name="quarantine")
+app.add_typer(ontology.ontology_app, name="ontology")
+app.add_typer(vectors.vectors_app, name="vectors")
+app.command("worker")(sync.worker)
+app.command("scheduler")(sync.scheduler)
 app.command("migrate")(engines.migrate)
 app.command("doctor")(engines.doctor)
 app.command("demo")(engines.demo)
-
-try:  # the offline matcher lands in its own module
-    from autonomos.cli.match_cmd import match
-except ImportError:  # pragma: no cover - only while the matcher is absent
-    match = None
-if match is not None:
-    app.command("match")(match)
+app.command("match")(match)
 
 
 def main() -> None:

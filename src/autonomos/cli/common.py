@@ -52,3 +52,27 @@ def table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
 
 
 STATUS_STYLE = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]fail[/red]"}
+
+
+TENANT_OPTION_HELP = "Tenant slug or id."
+
+
+def resolve_tenant(rt: Runtime, slug_or_id: str):
+    """The tenant a command acts for (operators name it by slug)."""
+    from autonomos.services.tenants import find_tenant
+
+    return find_tenant(rt, slug_or_id).id
+
+
+def json_argument(value: str | None) -> dict | None:
+    """A JSON object given inline or as ``@path/to/file.json``."""
+    import json
+    from pathlib import Path
+
+    if value is None:
+        return None
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    parsed = json.loads(text)
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter("expected a JSON object")
+    return parsed

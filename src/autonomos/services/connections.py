@@ -66,6 +66,10 @@ def create_connection(
     schedule: str | None = None,
     actor: str,
 ) -> ConnectionInfo:
+    if schedule:
+        from autonomos.aam.sync.scheduler import validate_schedule
+
+        validate_schedule(schedule)
     with rt.db.tenant(tenant_id) as session:
         if session.get(Provider, provider) is None:
             raise NotFound("unknown provider", provider=provider)
@@ -162,3 +166,55 @@ def _cache(rt: Runtime, info: ConnectionInfo) -> None:
 
 def _evict(rt: Runtime, tenant_id: uuid.UUID, row: Connection) -> None:
     rt.redis.delete(*(rt.keys.tenant(tenant_id, "connection", ref) for ref in (str(row.id), row.name)))
+
+
+def update_connection(
+    rt: Runtime,
+    tenant_id: uuid.UUID,
+    connection: str,
+    *,
+    config: dict[str, Any] | None = None,
+    schedule: str | None = None,
+    clear_schedule: bool = False,
+    status: str | None = None,
+    actor: str,
+) -> ConnectionInfo:
+    """Change config, schedule or status; each change is audited with before/after."""
+    from autonomos.aam.sync.scheduler import validate_schedule
+
+    if schedule:
+        validate_schedule(schedule)
+    with rt.db.tenant(tenant_id) as session:
+        row = _load(session, tenant_id, connection)
+        before = _audit_view(_info(row))
+        if config is not None:
+            row.config = config
+        if schedule is not None or clear_schedule:
+            row.schedule = None if clear_schedule else schedule
+        if status is not None:
+            row.status = status
+        row.updated_at = func.now()
+        session.flush()
+        session.refresh(row)
+        info = _info(row)
+        audit.record(session, tenant_id, actor=actor, action="connection.update", target_type="connection",
+                     target_id=row.id, before=before, after=_audit_view(info))
+    _evict(rt, tenant_id, row)
+    return info
+
+
+def open_connector(rt: Runtime, tenant_id: uuid.UUID, connection: str):
+    """The connector for a connection, built with its decrypted credentials."""
+    from autonomos.aam.connectors.registry import connector_class
+
+    info = get_connection(rt, tenant_id, connection)
+    return connector_class(info.provider)(info.config, connection_credentials(rt, tenant_id, connection))
+
+
+def test_connection(rt: Runtime, tenant_id: uuid.UUID, connection: str):
+    """Ask the connector whether it can connect; returns its CheckResult."""
+    connector = open_connector(rt, tenant_id, connection)
+    try:
+        return connector.check()
+    finally:
+        connector.close()

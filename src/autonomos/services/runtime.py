@@ -43,6 +43,11 @@ class Runtime:
         return redis_engine.connect(self.redis_url)
 
     @cached_property
+    def queue_redis(self) -> redis.Redis:
+        """A client for the job queue: no socket timeout, since workers block waiting for jobs."""
+        return redis.Redis.from_url(self.redis_url)
+
+    @cached_property
     def keys(self) -> redis_engine.Keys:
         return redis_engine.Keys(self.settings.redis_namespace)
 
@@ -61,5 +66,6 @@ class Runtime:
         for name in ("db", "maintenance_db"):
             if name in self.__dict__:
                 self.__dict__.pop(name).dispose()
-        if "redis" in self.__dict__:
-            self.__dict__.pop("redis").close()
+        for name in ("redis", "queue_redis"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()

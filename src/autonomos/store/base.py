@@ -9,6 +9,9 @@ A table is one of:
   (providers, the default ontology). The application role may only read it.
 * **platform**: rows about tenants themselves (``tenants``, the platform audit log),
   written only through the maintenance path.
+* **staging**: the landing's COPY target (RLS forbids COPY into protected tables). Rows
+  are copied in, moved into a tenant table and deleted in the same transaction, so no
+  committed row ever exists there and other transactions never see one.
 
 The scope is stored in ``Table.info["scope"]``; migrations, the RLS test and
 ``scope_of`` all read it from there, so a new table cannot forget its scope silently.
@@ -23,7 +26,7 @@ from typing import Literal
 from sqlalchemy import DateTime, ForeignKey, MetaData, Table, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-TableScope = Literal["tenant", "global", "platform"]
+TableScope = Literal["tenant", "global", "platform", "staging"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -74,7 +77,7 @@ class GlobalCatalogue:
 def scope_of(table: Table) -> TableScope:
     """The declared scope of a table (every table declares one)."""
     scope = table.info.get("scope")
-    if scope not in ("tenant", "global", "platform"):
+    if scope not in ("tenant", "global", "platform", "staging"):
         raise ValueError(f"table {table.name} declares no scope")
     return scope
 

@@ -23,6 +23,10 @@ from autonomos.store.roles import roles_for_database
 MAINTENANCE_USERS = frozenset({
     "autonomos.services.tenants",
     "autonomos.services.keys",
+    "autonomos.services.vectors",
+    "autonomos.dcl.vectors.outbox",
+    "autonomos.aam.sync.reconciler",
+    "autonomos.aam.sync.scheduler",
 })
 """The only modules allowed to import this one: operator commands and background jobs."""
 

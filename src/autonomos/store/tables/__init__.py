@@ -10,7 +10,15 @@ from autonomos.store.tables.canonical import (
     SchemaSnapshot,
 )
 from autonomos.store.tables.catalogue import DefaultOntology, Provider
-from autonomos.store.tables.connections import Connection, Quarantine, RawRecord, StreamState, SyncRun
+from autonomos.store.tables.connections import (
+    Connection,
+    LandingStaging,
+    Quarantine,
+    RawRecord,
+    StreamState,
+    SyncRun,
+    SyncRunKey,
+)
 from autonomos.store.tables.ontology import (
     CanonicalSchema,
     CanonicalSchemaVersion,
@@ -37,6 +45,7 @@ __all__ = [
     "EmbeddingOutbox",
     "EntityLink",
     "EvalRun",
+    "LandingStaging",
     "Mapping",
     "MappingProposal",
     "MappingVersion",
@@ -48,6 +57,7 @@ __all__ = [
     "SchemaSnapshot",
     "StreamState",
     "SyncRun",
+    "SyncRunKey",
     "Tenant",
     "User",
 ]

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from autonomos.store.base import Base, TenantOwned, new_id_column, utcnow_column
+from autonomos.store.base import Base, TableScope, TenantOwned, new_id_column, utcnow_column
 
 
 class Connection(TenantOwned, Base):
@@ -60,6 +60,14 @@ class SyncRun(TenantOwned, Base):
         _connection_fk(),
         Index(None, "tenant_id", "connection_id", "created_at"),
         Index(None, "status", "heartbeat_at"),
+        # At most one active run per connection, enforced by the database.
+        Index(
+            "uq_sync_runs_one_active_per_connection",
+            "tenant_id",
+            "connection_id",
+            unique=True,
+            postgresql_where="status IN ('pending', 'running', 'paused')",
+        ),
     )
 
     id: Mapped[uuid.UUID] = new_id_column()
@@ -67,6 +75,8 @@ class SyncRun(TenantOwned, Base):
     streams: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
     mode: Mapped[str] = mapped_column(String(16), nullable=False, server_default="incremental")
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    control: Mapped[str | None] = mapped_column(String(16))
+    """What a person asked of a running run (``cancel`` / ``pause``); the worker obeys between batches."""
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     worker_id: Mapped[str | None] = mapped_column(Text)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -129,3 +139,33 @@ class Quarantine(TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
     created_at: Mapped[dt.datetime] = utcnow_column()
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SyncRunKey(TenantOwned, Base):
+    """Keys seen by a full-refresh run, so the keys it did not see can be recorded as deleted
+    (kept in Postgres, so a resumed run still knows what it saw before the crash)."""
+
+    __tablename__ = "sync_run_keys"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "sync_run_id", "stream", "record_key"),)
+
+    sync_run_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class LandingStaging(Base):
+    """COPY target of the landing. Never holds a committed row (see ``store.base``)."""
+
+    __tablename__ = "landing_staging"
+    __scope__: TableScope = "staging"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "seq"),
+        {"prefixes": ["UNLOGGED"]},
+    )
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -1,0 +1,1 @@
+"""AAM, the Adaptive API Mesh: connectors, sync, and schema drift."""

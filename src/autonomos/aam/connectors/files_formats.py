@@ -1,0 +1,252 @@
+"""How each file format is scanned through DuckDB: rows as messages, malformed input as BadRecords.
+
+A scan yields batches of messages, exactly one message per row of the file's row relation
+(so ``OFFSET rows_done`` resumes it), and afterwards appends to ``trailing`` what DuckDB
+rejected while parsing (CSV/NDJSON lines with a bad encoding or column count, over-long
+lines) or one BadRecord when the whole file cannot be read. Raw text kept for quarantine is
+cut to ``RAW_LIMIT`` bytes and the reason says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from autonomos.aam.connectors.base import BadRecord, Message, RecordMessage
+from autonomos.aam.connectors.values import Converter, row_builder, to_jsonable
+
+RAW_LIMIT = 64 * 1024
+BATCH_ROWS = 10_000
+PROBLEM = "__aos_problem"
+NATIVE_IDS = {"varchar", "bigint", "integer", "smallint", "tinyint", "double", "float", "boolean"}
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
+             "iso-8859-1": "latin-1", "utf-16": "utf-16", "utf16": "utf-16"}
+"""Encodings DuckDB's CSV reader decodes without extensions (others would need a download)."""
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file of one stream, with the rules its rows are checked against."""
+
+    stream: str
+    path: str
+    format: str
+    primary_key: tuple[str, ...] = ()
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    max_field_bytes: int = 1024 * 1024
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def truncated(raw: bytes | str) -> tuple[bytes | str, str]:
+    """``raw`` cut to RAW_LIMIT bytes, and the words the reason gets when it was cut."""
+    size = len(raw.encode("utf-8", "replace")) if isinstance(raw, str) else len(raw)
+    if size <= RAW_LIMIT:
+        return raw, ""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")[:RAW_LIMIT].decode("utf-8", "ignore")
+    else:
+        raw = raw[:RAW_LIMIT]
+    return raw, f" (raw truncated from {size} to {RAW_LIMIT} bytes)"
+
+
+def bad(job: FileJob, reason: str, raw: bytes | str | None = None, payload: dict[str, Any] | None = None) -> BadRecord:
+    note = ""
+    if raw is not None:
+        raw, note = truncated(raw)
+    return BadRecord(stream=job.stream, reason=f"{reason}{note}", raw=raw, payload=payload)
+
+
+def duck_encoding(encoding: str) -> str:
+    return ENCODINGS.get(encoding.lower().replace("_", "-"), "")
+
+
+def csv_header(job: FileJob) -> tuple[list[str], str]:
+    """Column names from the first line (deduplicated, blanks named) and the delimiter."""
+    with open(job.path, encoding=job.encoding, errors="replace", newline="") as handle:
+        first = handle.readline(RAW_LIMIT)
+    delimiter = job.delimiter or max(",;\t|", key=first.count)
+    names: list[str] = []
+    for index, name in enumerate(next(csv.reader([first], delimiter=delimiter), [])):
+        name = name.strip() or f"column{index + 1}"
+        while name in names:
+            name += "_"
+        names.append(name)
+    return names, delimiter
+
+
+def csv_source(job: FileJob, columns: list[str], delimiter: str, quote: str = '"') -> str:
+    struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    max_line = max(4 * job.max_field_bytes, 16 * 1024 * 1024)
+    return (
+        f"read_csv({lit(job.path)}, auto_detect=false, header={str(quote != '').lower()}, columns={struct}, "
+        f"delim={lit(delimiter)}, quote={lit(quote)}, escape={lit(quote)}, encoding={lit(duck_encoding(job.encoding))}, "
+        f"max_line_size={max_line}, store_rejects=true)"
+    )
+
+
+def _problem_sql(job: FileJob, columns: dict[str, str]) -> str:
+    """SQL naming the first reason a row is bad (an oversized text field, a missing key), or NULL."""
+    whens = [
+        f"WHEN strlen(CAST({ident(c)} AS VARCHAR)) > {job.max_field_bytes} THEN 'field ' || {lit(json.dumps(c))} || ' is ' "
+        f"|| strlen(CAST({ident(c)} AS VARCHAR)) || ' bytes, over max_field_bytes {job.max_field_bytes}'"
+        for c, type_id in columns.items() if type_id in ("varchar", "blob")
+    ]
+    if job.primary_key:
+        empty = {k: (f"({ident(k)} IS NULL OR CAST({ident(k)} AS VARCHAR) = '')" if k in columns else "true")
+                 for k in job.primary_key}
+        names = ", ".join(f"CASE WHEN {cond} THEN {lit(k)} END" for k, cond in empty.items())
+        whens.append(f"WHEN {' OR '.join(empty.values())} THEN 'missing key field(s) ' || concat_ws(', ', {names})")
+    return f"CASE {' '.join(whens)} END" if whens else "NULL"
+
+
+def _relation_batches(job: FileJob, result: duckdb.DuckDBPyConnection, columns: list[str],
+                      converters: dict[int, Converter]) -> Iterator[list[Message]]:
+    """Rows whose last column is the problem (NULL when the row is good) as messages."""
+    build = row_builder(columns, converters)
+    stream = job.stream
+    while rows := result.fetchmany(BATCH_ROWS):
+        batch: list[Message] = []
+        for row in rows:
+            problem = row[-1]
+            if problem is None:
+                batch.append(RecordMessage(stream, build(row)))
+            elif problem.startswith("missing key"):
+                batch.append(bad(job, problem, payload=build(row)))
+            else:
+                batch.append(bad(job, problem, raw=json.dumps(build(row), default=str)))
+        yield batch
+
+
+def _rejects(conn: duckdb.DuckDBPyConnection, job: FileJob, what: str) -> list[BadRecord]:
+    """What DuckDB's reader rejected in the last scan of this file, in line order."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (e.line) e.line, e.error_type, e.error_message, e.csv_line, e.line_byte_position "
+        "FROM reject_errors e WHERE e.scan_id = (SELECT max(scan_id) FROM reject_scans WHERE file_path = ?) "
+        "ORDER BY e.line", [job.path],
+    ).fetchall()
+    records = []
+    for line, error_type, message, text, position in rows:
+        raw: bytes | str = text or ""
+        if error_type == "INVALID ENCODING":
+            raw = _raw_line(job.path, position) or raw
+        records.append(bad(job, f"{what} line {line}: {str(error_type).lower()}: {message}", raw=raw))
+    return records
+
+
+def _raw_line(path: str, position: int | None) -> bytes | None:
+    """The undecoded bytes of a rejected line. DuckDB reports a position one or two bytes past the
+    previous line's end, so step back and skip line breaks; None when that does not land on one."""
+    if not position:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(max(position - 2, 0))
+        chunk = handle.read(RAW_LIMIT + 2)
+    if position > 2 and chunk[:1] not in (b"\n", b"\r"):
+        return None
+    return chunk.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
+
+
+def _file_error(job: FileJob, error: Exception) -> BadRecord:
+    with open(job.path, "rb") as handle:
+        head = handle.read(RAW_LIMIT + 1)
+    return bad(job, f"{job.format} file could not be read: {str(error).splitlines()[0]}", raw=head)
+
+
+def scan_csv(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
+    """CSV with every column VARCHAR, so ids like ``00123`` keep their zeros."""
+    columns, delimiter = csv_header(job)
+    if not columns:
+        return
+    select = ", ".join(ident(c) for c in columns)
+    problem = _problem_sql(job, dict.fromkeys(columns, "varchar"))
+    sql = f"SELECT {select}, {problem} AS {PROBLEM} FROM {csv_source(job, columns, delimiter)} OFFSET {offset}"
+    try:
+        yield from _relation_batches(job, conn.execute(sql), columns, {})
+    except duckdb.Error as error:
+        trailing.append(_file_error(job, error))
+        return
+    trailing.extend(_rejects(conn, job, "CSV"))
+
+
+def _json_record(job: FileJob, text: str, what: str) -> Message:
+    """One JSON object's text as a record, or a BadRecord saying why it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        return bad(job, f"invalid JSON {what}: {error}", raw=text)
+    if not isinstance(data, dict):
+        return bad(job, f"JSON {what} is a {type(data).__name__}, not an object", raw=text)
+    if len(text) > job.max_field_bytes:
+        for key, value in data.items():
+            size = len(value.encode("utf-8")) if isinstance(value, str) else len(json.dumps(value))
+            if size > job.max_field_bytes:
+                return bad(job, f"field {json.dumps(key)} is {size} bytes, over max_field_bytes {job.max_field_bytes}", raw=text)
+    missing = [k for k in job.primary_key if data.get(k) in (None, "")]
+    if missing:
+        return bad(job, f"missing key field(s) {', '.join(missing)}", payload=data)
+    return RecordMessage(job.stream, data)
+
+
+def scan_ndjson(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
+    """NDJSON read as lines (DuckDB decodes and rejects), each parsed on its own so one bad line stays one."""
+    source = csv_source(job, ["line"], "\x1f", quote="")
+    sql = f"SELECT line FROM {source} WHERE line IS NOT NULL AND trim(line) <> '' OFFSET {offset}"
+    try:
+        result = conn.execute(sql)
+        while rows := result.fetchmany(BATCH_ROWS):
+            yield [_json_record(job, row[0], "line") for row in rows]
+    except duckdb.Error as error:
+        trailing.append(_file_error(job, error))
+        return
+    trailing.extend(_rejects(conn, job, "NDJSON"))
+
+
+def scan_json(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
+    """A JSON array of objects, or one object, per file."""
+    size = max(4 * job.max_field_bytes, 16 * 1024 * 1024)
+    sql = f"SELECT json FROM read_json_objects({lit(job.path)}, format='auto', maximum_object_size={size}) OFFSET {offset}"
+    try:
+        result = conn.execute(sql)
+        while rows := result.fetchmany(BATCH_ROWS):
+            yield [_json_record(job, row[0], "object") for row in rows]
+    except duckdb.Error as error:
+        trailing.append(_file_error(job, error))
+
+
+def scan_parquet(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
+    """Parquet with its own types, converted to JSON-serialisable values (see ``values``)."""
+    try:
+        relation = conn.sql(f"SELECT * FROM read_parquet({lit(job.path)})")
+        columns, types = relation.columns, relation.types
+        selects, converters = [], {}
+        for index, (name, dtype) in enumerate(zip(columns, types)):
+            if dtype.id == "timestamp with time zone":  # as UTC text: DuckDB's Python values would need pytz
+                selects.append(f"strftime(CAST({ident(name)} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%f') || '+00:00'")
+            else:
+                selects.append(ident(name))
+                if dtype.id not in NATIVE_IDS:
+                    converters[index] = to_jsonable
+        problem = _problem_sql(job, {c: t.id for c, t in zip(columns, types)})
+        conn.execute("SET TimeZone = 'UTC'")
+        result = conn.execute(
+            f"SELECT {', '.join(selects)}, {problem} AS {PROBLEM} FROM read_parquet({lit(job.path)}) OFFSET {offset}"
+        )
+        yield from _relation_batches(job, result, columns, converters)
+    except duckdb.Error as error:
+        trailing.append(_file_error(job, error))
+
+
+SCANNERS = {"csv": scan_csv, "ndjson": scan_ndjson, "json": scan_json, "parquet": scan_parquet}

@@ -1,0 +1,198 @@
+"""Executing one sync run: claim it, read each stream from its cursor, land micro-batches.
+
+The worker only ever passes ids; everything else (connection, credentials, cursors, the
+run's control requests) is read from Postgres, so any worker can pick up any run after a
+crash or a Redis flush and carry on from the last committed checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from autonomos.aam.connectors.base import BadRecord, RecordMessage, StateMessage, StreamSpec
+from autonomos.aam.connectors.registry import connector_class
+from autonomos.aam.sync import runs
+from autonomos.aam.sync.landing import BatchResult, Lander
+from autonomos.aam.sync.exceptions import ConnectorFailed
+from autonomos.notifications import publish
+from autonomos.services import connections as connection_service
+from autonomos.services.runtime import Runtime
+from autonomos.store.tables import StreamState
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+class _Stop(Exception):
+    """Raised inside the loop when a person asked to cancel or pause the run."""
+
+    def __init__(self, control: str) -> None:
+        self.control = control
+
+
+class RunExecutor:
+    """Runs one claimed sync run to its end (or to a cancel/pause request)."""
+
+    def __init__(self, rt: Runtime, run: runs.RunInfo, worker_id: str, *,
+                 on_batch: Callable[[BatchResult], None] | None = None) -> None:
+        self.rt = rt
+        self.run = run
+        self.worker_id = worker_id
+        self.batch_size = rt.settings.sync_batch_size
+        self.on_batch = on_batch
+        self.total = BatchResult()
+        self.attempt_read = 0
+        self.per_stream: dict[str, dict[str, int]] = {}
+
+    def execute(self) -> str:
+        tenant, run = self.run.tenant_id, self.run
+        info = connection_service.get_connection(self.rt, tenant, str(run.connection_id))
+        credentials = connection_service.connection_credentials(self.rt, tenant, str(run.connection_id))
+        connector = connector_class(info.provider)(info.config, credentials)
+        self._publish("sync.started", {"connection": info.name, "attempt": run.attempts})
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        beat.start()
+        try:
+            streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
+            for stream in streams:
+                self._sync_stream(connector, stream, info.provider)
+        except _Stop as request:
+            if request.control == "lost":
+                logger.warning("run was taken over by another worker; stopping", extra={"run_id": str(run.id)})
+                return "lost"
+            status = "cancelled" if request.control == "cancel" else "paused"
+            self._finish(status)
+            self._publish(f"sync.{status}", self._counts())
+            return status
+        except Exception as exc:
+            logger.exception("sync run failed", extra={"run_id": str(run.id)})
+            self._finish("failed", error=f"{type(exc).__name__}: {exc}")
+            self._publish("sync.failed", {**self._counts(), "error": str(exc)})
+            return "failed"
+        finally:
+            stop.set()
+            connector.close()
+        self._finish("succeeded")
+        self._publish("sync.completed", self._counts())
+        return "succeeded"
+
+    def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:
+        tenant, run = self.run.tenant_id, self.run
+        full = run.mode == "full"
+        lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
+        state = None if full and not self._resuming_full(stream) else self._load_state(stream.name)
+        records: list[RecordMessage] = []
+        bad: list[BadRecord] = []
+        pending_state: dict[str, Any] | None = None
+        try:
+            for message in connector.read(stream, state, run.mode):
+                if isinstance(message, RecordMessage):
+                    records.append(message)
+                elif isinstance(message, BadRecord):
+                    bad.append(message)
+                elif isinstance(message, StateMessage):
+                    pending_state = message.state
+                    if len(records) + len(bad) >= self.batch_size:
+                        self._land(lander, records, bad, pending_state)
+                        records, bad, pending_state = [], [], None
+                if len(records) + len(bad) >= 4 * self.batch_size:
+                    # No checkpoint for a long time: land anyway, the cursor stays where it was.
+                    self._land(lander, records, bad, None)
+                    records, bad = [], []
+        except _Stop:
+            raise
+        except Exception as exc:
+            raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {exc}",
+                                  tenant=tenant, run=run.id, stream=stream.name) from exc
+        self._land(lander, records, bad, pending_state, finish_full=full)
+
+    def _resuming_full(self, stream: StreamSpec) -> bool:
+        # A full refresh resumed after a crash continues from its own checkpoints; a fresh one
+        # starts from nothing. The run's counts say whether this stream had started.
+        return self.run.attempts > 1 and stream.name in self.run.counts.get("streams", {})
+
+    def _land(self, lander: Lander, records, bad, state, *, finish_full: bool = False) -> None:
+        with self.rt.db.tenant(self.run.tenant_id) as session:
+            owned, _ = runs.fence(session, self.run.tenant_id, self.run.id, self.worker_id)
+            if not owned:
+                raise _Stop("lost")
+            result = lander.land(session, records, bad, state)
+            if finish_full:
+                result.deleted += lander.record_missing_as_deleted(session)
+            self.total.add(result)
+            self.attempt_read += result.read
+            stream = self.per_stream.setdefault(lander.stream.name, {"read": 0, "inserted": 0, "quarantined": 0})
+            stream["read"] += result.read
+            stream["inserted"] += result.inserted
+            stream["quarantined"] += result.quarantined
+            control = runs.save_counts(session, self.run.tenant_id, self.run.id, self._counts())
+        if self.on_batch is not None:
+            self.on_batch(result)
+        if control in ("cancel", "pause"):
+            raise _Stop(control)
+
+    def _load_state(self, stream: str) -> dict[str, Any] | None:
+        with self.rt.db.tenant(self.run.tenant_id) as session:
+            return session.scalar(select(StreamState.cursor).where(
+                StreamState.tenant_id == self.run.tenant_id,
+                StreamState.connection_id == self.run.connection_id,
+                StreamState.stream == stream,
+            ))
+
+    def _counts(self) -> dict[str, Any]:
+        previous = self.run.counts
+        attempts = dict(previous.get("attempts", {}))
+        attempts[str(self.run.attempts)] = {"read": self.attempt_read}
+        streams = dict(previous.get("streams", {}))
+        streams.update(self.per_stream)
+        t = self.total
+        return {
+            "read": previous.get("read", 0) + t.read,
+            "inserted": previous.get("inserted", 0) + t.inserted,
+            "unchanged": previous.get("unchanged", 0) + t.unchanged,
+            "deleted": previous.get("deleted", 0) + t.deleted,
+            "quarantined": previous.get("quarantined", 0) + t.quarantined,
+            "quarantine_reasons": _merge(previous.get("quarantine_reasons", {}), t.reasons),
+            "attempts": attempts,
+            "streams": streams,
+        }
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        with self.rt.db.tenant(self.run.tenant_id) as session:
+            runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                with self.rt.db.tenant(self.run.tenant_id) as session:
+                    runs.heartbeat(session, self.run.tenant_id, self.run.id, self.worker_id)
+            except Exception:  # a missed heartbeat is harmless; the next one retries
+                logger.warning("heartbeat failed", exc_info=True)
+
+    def _publish(self, event: str, payload: dict[str, Any]) -> None:
+        publish(self.rt, self.run.tenant_id, event, {"run_id": str(self.run.id),
+                                                     "connection_id": str(self.run.connection_id), **payload})
+
+
+def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def execute_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str, **options: Any) -> str | None:
+    """Claim and execute one run; returns its final status, or None if it was not claimable."""
+    with rt.db.tenant(tenant_id) as session:
+        run = runs.claim(session, tenant_id, run_id, worker_id, rt.settings.sync_heartbeat_timeout_s)
+    if run is None:
+        return None
+    return RunExecutor(rt, run, worker_id, **options).execute()

@@ -1,0 +1,70 @@
+"""The job queue (RQ on Redis). A job carries only (tenant id, run id), and its RQ job id
+*is* the run id, so enqueueing the same run twice is harmless: the claim in Postgres lets
+one execution through. Redis holds no other state worth keeping."""
+
+from __future__ import annotations
+
+import uuid
+
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from autonomos.services.runtime import Runtime
+
+_WORKER_RUNTIME: Runtime | None = None
+"""Set by the worker process so jobs reuse its engines (the worker runs jobs in-process)."""
+
+
+def queue_name(rt: Runtime) -> str:
+    return f"{rt.settings.redis_namespace}-sync"
+
+
+def sync_queue(rt: Runtime) -> Queue:
+    return Queue(queue_name(rt), connection=rt.queue_redis)
+
+
+def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True) -> bool:
+    """Put the run on the queue unless a job for it is waiting there; returns whether it did.
+
+    ``trust_started=False`` (the reconciler) re-enqueues even when Redis says the job started:
+    Postgres says the run is pending, so whoever started it is gone. A duplicate job is
+    harmless, since the claim lets only one execution through.
+    """
+    try:
+        status = Job.fetch(str(run_id), connection=rt.queue_redis).get_status(refresh=True)
+    except NoSuchJobError:
+        status = None
+    waiting = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+    if trust_started:
+        waiting.add(JobStatus.STARTED)
+    if status in waiting:
+        return False
+    sync_queue(rt).enqueue(
+        "autonomos.aam.sync.jobs.run_sync_job", str(tenant_id), str(run_id),
+        job_id=str(run_id), job_timeout=-1, result_ttl=3600, failure_ttl=86400,
+    )
+    return True
+
+
+def run_sync_job(tenant_id: str, run_id: str) -> str | None:
+    """The job function: claim and execute the run (see ``engine.execute_run``)."""
+    from autonomos.aam.sync.engine import execute_run
+    from autonomos.aam.sync.worker import worker_identity
+
+    rt = _WORKER_RUNTIME
+    own = rt is None
+    if own:
+        from autonomos.config import load_settings
+
+        rt = Runtime(load_settings())
+    try:
+        return execute_run(rt, uuid.UUID(tenant_id), uuid.UUID(run_id), worker_identity())
+    finally:
+        if own:
+            rt.close()
+
+
+def set_worker_runtime(rt: Runtime | None) -> None:
+    global _WORKER_RUNTIME
+    _WORKER_RUNTIME = rt

@@ -1,0 +1,263 @@
+"""Landing: one micro-batch of records into ``raw_records``, exactly once in effect.
+
+Per batch, in **one** tenant transaction:
+
+1. records are keyed and content-hashed (canonical JSON, sorted keys, so field order and row
+   order never matter); records that cannot be keyed go to quarantine;
+2. the batch is COPYed into ``landing_staging`` (RLS forbids COPY into protected tables);
+3. one set-based INSERT adds a new version only for keys that are new, whose content hash
+   changed, or whose deleted flag changed: an unchanged record writes nothing;
+4. the staging rows are deleted, quarantined records inserted, and the stream's cursor
+   upserted, all before the one COMMIT. A crash anywhere rolls all of it back, and the
+   re-read after recovery lands the same records as no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from autonomos.aam.connectors.base import BadRecord, RecordMessage, StreamSpec
+from autonomos.store.tables import Quarantine, StreamState
+
+MAX_QUARANTINED_RAW = 64 * 1024
+"""Bytes of an unparsable record kept in quarantine (the reason says when it was cut)."""
+
+
+@dataclass
+class BatchResult:
+    """What one batch did; summed into the sync run's counts."""
+
+    read: int = 0
+    inserted: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: BatchResult) -> None:
+        self.read += other.read
+        self.inserted += other.inserted
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.quarantined += other.quarantined
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    """Stable serialisation: same content, same bytes, whatever the key order."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def content_hash(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
+
+
+def record_key(stream: StreamSpec, data: dict[str, Any], payload: bytes) -> str | None:
+    """The record's identity in its stream: its primary key, or a hash of its content when
+    the stream has none (``content_key``). None when a key field is missing or empty."""
+    if stream.primary_key:
+        values = [data.get(name) for name in stream.primary_key]
+        if any(v is None or v == "" for v in values):
+            return None
+        if len(values) == 1:
+            return str(values[0])
+        return orjson.dumps([str(v) for v in values]).decode()
+    if stream.content_key:
+        return hashlib.blake2b(payload, digest_size=16).hexdigest()
+    return None
+
+
+def _copy_escape(value: str) -> str:
+    # COPY text format: backslash, newline, carriage return and tab must be escaped.
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\n" in value or "\r" in value or "\t" in value:
+        value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return value
+
+
+_INSERT_VERSIONS = text(
+    """
+    WITH batch AS (
+        SELECT DISTINCT ON (record_key) record_key, content_hash, payload, is_deleted
+        FROM landing_staging WHERE batch_id = :batch
+        ORDER BY record_key, seq DESC
+    ), latest AS (
+        SELECT DISTINCT ON (r.record_key) r.record_key, r.version, r.content_hash, r.is_deleted
+        FROM raw_records r
+        WHERE r.tenant_id = :tenant AND r.connection_id = :connection AND r.stream = :stream
+          AND r.record_key IN (SELECT record_key FROM batch)
+        ORDER BY r.record_key, r.version DESC
+    ), inserted AS (
+        INSERT INTO raw_records
+            (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted, sync_run_id)
+        SELECT :tenant, :connection, :stream, b.record_key, COALESCE(l.version, 0) + 1,
+               b.content_hash, b.payload, b.is_deleted, :run
+        FROM batch b LEFT JOIN latest l USING (record_key)
+        WHERE l.record_key IS NULL OR l.content_hash <> b.content_hash OR l.is_deleted <> b.is_deleted
+        RETURNING is_deleted
+    )
+    SELECT count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted),
+           (SELECT count(*) FROM batch)
+    FROM inserted
+    """
+)
+
+_REMEMBER_KEYS = text(
+    """
+    INSERT INTO sync_run_keys (tenant_id, sync_run_id, stream, record_key)
+    SELECT DISTINCT :tenant, :run, :stream, record_key FROM landing_staging WHERE batch_id = :batch
+    ON CONFLICT DO NOTHING
+    """
+)
+
+_CLEAR_STAGING = text("DELETE FROM landing_staging WHERE batch_id = :batch")
+
+
+class Lander:
+    """Lands batches of one stream of one sync run inside the caller's tenant transaction."""
+
+    def __init__(
+        self,
+        tenant_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        stream: StreamSpec,
+        run_id: uuid.UUID | None,
+        *,
+        remember_keys: bool = False,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.connection_id = connection_id
+        self.stream = stream
+        self.run_id = run_id
+        self.remember_keys = remember_keys
+
+    def land(
+        self,
+        session: Session,
+        records: Iterable[RecordMessage],
+        bad: Iterable[BadRecord] = (),
+        state: dict[str, Any] | None = None,
+    ) -> BatchResult:
+        """Land one batch, its quarantine and (optionally) its cursor, in ``session``'s transaction."""
+        quarantine: list[BadRecord] = list(bad)
+        result = BatchResult(read=len(quarantine))
+        lines: list[str] = []
+        batch_id = uuid.uuid4()
+        batch_text = str(batch_id)
+        for seq, record in enumerate(records):
+            result.read += 1
+            payload = canonical_json(record.data)
+            if b"\\u0000" in payload:
+                quarantine.append(BadRecord(self.stream.name, "contains a NUL character, which PostgreSQL cannot store",
+                                            payload=None, raw=payload))
+                continue
+            key = record_key(self.stream, record.data, payload)
+            if key is None:
+                missing = ", ".join(self.stream.primary_key) or "a key"
+                quarantine.append(BadRecord(self.stream.name, f"missing key field(s): {missing}", payload=record.data))
+                continue
+            lines.append(
+                f"{batch_text}\t{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
+                f"{_copy_escape(payload.decode())}\t{'t' if record.deleted else 'f'}\n"
+            )
+        params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
+                  "run": self.run_id, "batch": batch_id}
+        if lines:
+            self._copy(session, lines)
+            upserted, deleted, distinct = session.execute(_INSERT_VERSIONS, params).one()
+            if self.remember_keys:
+                session.execute(_REMEMBER_KEYS, params)
+            session.execute(_CLEAR_STAGING, params)
+            result.inserted = upserted
+            result.deleted = deleted
+            result.unchanged = distinct - upserted - deleted
+        if quarantine:
+            self._quarantine(session, quarantine, result)
+        if state is not None:
+            self.save_state(session, state)
+        return result
+
+    def _copy(self, session: Session, lines: list[str]) -> None:
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(
+            "COPY landing_staging (batch_id, seq, record_key, content_hash, payload, is_deleted) FROM STDIN"
+        ) as copy:
+            chunk: list[str] = []
+            size = 0
+            for line in lines:
+                chunk.append(line)
+                size += len(line)
+                if size > 1 << 20:
+                    copy.write("".join(chunk))
+                    chunk, size = [], 0
+            if chunk:
+                copy.write("".join(chunk))
+
+    def _quarantine(self, session: Session, items: list[BadRecord], result: BatchResult) -> None:
+        for item in items:
+            raw = item.raw.encode("utf-8", "surrogateescape") if isinstance(item.raw, str) else item.raw
+            reason = item.reason
+            if raw is not None and len(raw) > MAX_QUARANTINED_RAW:
+                reason = f"{reason} (raw record cut to {MAX_QUARANTINED_RAW} of {len(raw)} bytes)"
+                raw = raw[:MAX_QUARANTINED_RAW]
+            payload = orjson.loads(canonical_json(item.payload)) if item.payload is not None else None
+            session.add(Quarantine(
+                tenant_id=self.tenant_id, connection_id=self.connection_id, stream=self.stream.name,
+                sync_run_id=self.run_id, stage="landing", reason=reason, record_key=item.record_key,
+                payload=payload, raw=raw,
+            ))
+            short = item.reason.split(":", 1)[0]
+            result.reasons[short] = result.reasons.get(short, 0) + 1
+        result.quarantined += len(items)
+        session.flush()
+
+    def save_state(self, session: Session, state: dict[str, Any]) -> None:
+        statement = pg_insert(StreamState).values(
+            tenant_id=self.tenant_id, connection_id=self.connection_id, stream=self.stream.name, cursor=state
+        )
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["tenant_id", "connection_id", "stream"],
+            set_={"cursor": statement.excluded.cursor, "updated_at": text("now()")},
+        ))
+
+    def record_missing_as_deleted(self, session: Session) -> int:
+        """After a full refresh: keys the run did not see get a deleted version (a full-refresh diff)."""
+        params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
+                  "run": self.run_id}
+        deleted = session.execute(text(
+            """
+            WITH latest AS (
+                SELECT DISTINCT ON (record_key) record_key, version, content_hash, payload, is_deleted
+                FROM raw_records
+                WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
+                ORDER BY record_key, version DESC
+            ), gone AS (
+                INSERT INTO raw_records
+                    (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
+                     sync_run_id)
+                SELECT :tenant, :connection, :stream, l.record_key, l.version + 1, l.content_hash, l.payload, true, :run
+                FROM latest l
+                WHERE NOT l.is_deleted AND NOT EXISTS (
+                    SELECT 1 FROM sync_run_keys k
+                    WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
+                      AND k.record_key = l.record_key)
+                RETURNING 1
+            )
+            SELECT count(*) FROM gone
+            """
+        ), params).scalar_one()
+        session.execute(text(
+            "DELETE FROM sync_run_keys WHERE tenant_id = :tenant AND sync_run_id = :run AND stream = :stream"
+        ), params)
+        return deleted

@@ -1,0 +1,175 @@
+"""``aos sync``, ``aos worker``, ``aos scheduler`` and ``aos quarantine``."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
+
+from autonomos.cli.common import TENANT_OPTION_HELP, actor, console, json_argument, resolve_tenant, runtime, table
+from autonomos.services import quarantine as quarantine_service
+from autonomos.services import sync as sync_service
+
+TENANT = typer.Option(..., "--tenant", "-t", help=TENANT_OPTION_HELP)
+
+
+class _SyncGroup(TyperGroup):
+    """``aos sync CONNECTION`` starts a sync; ``aos sync cancel|pause|resume|reset|status`` steer it."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["start", *args]
+        return super().parse_args(ctx, args)
+
+
+sync_app = typer.Typer(cls=_SyncGroup, help="Start and steer syncs: aos sync CONNECTION [--stream S] [--full] [--wait].",
+                       no_args_is_help=True)
+quarantine_app = typer.Typer(help="See and replay records that could not be landed.", no_args_is_help=True)
+
+
+@sync_app.command("start")
+def start(connection: str, tenant: str = TENANT,
+          stream: list[str] = typer.Option(None, "--stream", "-s", help="Only these streams (repeatable)."),
+          full: bool = typer.Option(False, "--full", help="Read everything; record deletes for missing keys."),
+          wait: bool = typer.Option(False, "--wait", help="Wait for the run, with a progress bar.")) -> None:
+    """Enqueue a sync run of CONNECTION (the default command: `aos sync CONNECTION`)."""
+    with runtime() as rt:
+        tenant_id = resolve_tenant(rt, tenant)
+        started = sync_service.start_sync(rt, tenant_id, connection, streams=stream, full=full, actor=actor())
+        verb = "enqueued" if started.created else "already active:"
+        console.print(f"{verb} sync run {started.run.id} ({started.run.mode})")
+        if wait:
+            run = _wait(rt, tenant_id, started.run.id)
+            _print_summary(rt, tenant_id, run)
+            if run.status != "succeeded":
+                raise typer.Exit(1)
+
+
+def _wait(rt, tenant_id, run_id):
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} records"),
+                  TextColumn("{task.fields[rate]:,.0f} records/s"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("syncing", total=None, rate=0.0)
+        started = time.monotonic()
+        while True:
+            run = sync_service.get_run(rt, tenant_id, run_id)
+            read = run.counts.get("read", 0)
+            elapsed = max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=read, rate=read / elapsed, description=run.status)
+            if run.status in ("succeeded", "failed", "cancelled", "paused"):
+                return run
+            time.sleep(0.5)
+
+
+def _print_summary(rt, tenant_id, run) -> None:
+    c = run.counts
+    console.print(table(f"sync {run.id}: {run.status}", ["read", "new versions", "unchanged", "deleted", "quarantined"],
+                        [[c.get("read", 0), c.get("inserted", 0), c.get("unchanged", 0), c.get("deleted", 0),
+                          c.get("quarantined", 0)]]))
+    reasons = quarantine_service.summary(rt, tenant_id, run.id)
+    if reasons:
+        console.print(table("quarantined by reason", ["reason", "records"], [[r, n] for r, n in reasons.items()]))
+    if run.error:
+        console.print(f"[red]error:[/red] {run.error}")
+
+
+@sync_app.command("status")
+def status(connection: str = typer.Argument(None), tenant: str = TENANT) -> None:
+    """Recent runs (of one connection, or all)."""
+    with runtime() as rt:
+        rows = sync_service.list_runs(rt, resolve_tenant(rt, tenant), connection)
+        console.print(table("sync runs", ["run", "status", "mode", "attempts", "read", "new", "quarantined", "created"],
+                            [[r.id, r.status, r.mode, r.attempts, r.counts.get("read", 0), r.counts.get("inserted", 0),
+                              r.counts.get("quarantined", 0), r.created_at.isoformat(timespec="seconds")]
+                             for r in rows]))
+
+
+@sync_app.command("cancel")
+def cancel(connection: str, tenant: str = TENANT) -> None:
+    """Cancel the connection's active sync."""
+    with runtime() as rt:
+        run = sync_service.cancel_sync(rt, resolve_tenant(rt, tenant), connection, actor=actor())
+        console.print(f"run {run.id}: {'cancel requested' if run.control else run.status}")
+
+
+@sync_app.command("pause")
+def pause(connection: str, tenant: str = TENANT) -> None:
+    """Pause the connection's active sync after its current batch."""
+    with runtime() as rt:
+        run = sync_service.pause_sync(rt, resolve_tenant(rt, tenant), connection, actor=actor())
+        console.print(f"run {run.id}: {'pause requested' if run.control else run.status}")
+
+
+@sync_app.command("resume")
+def resume(connection: str, tenant: str = TENANT) -> None:
+    """Resume a paused sync from its last checkpoint."""
+    with runtime() as rt:
+        run = sync_service.resume_sync(rt, resolve_tenant(rt, tenant), connection, actor=actor())
+        console.print(f"run {run.id}: {run.status}")
+
+
+@sync_app.command("reset")
+def reset(connection: str, tenant: str = TENANT, stream: str = typer.Option(None, "--stream", "-s")) -> None:
+    """Forget cursors so the next sync reads from the start (landed records stay)."""
+    with runtime() as rt:
+        removed = sync_service.reset_sync(rt, resolve_tenant(rt, tenant), connection, stream=stream, actor=actor())
+        console.print(f"removed {removed} cursor(s)")
+
+
+def worker(burst: bool = typer.Option(False, "--burst", help="Exit when the queue is empty.")) -> None:
+    """Process sync runs from the Redis queue (and reconcile with Postgres every few seconds)."""
+    from autonomos.aam.sync.worker import run_worker
+
+    with runtime() as rt:
+        run_worker(rt, burst=burst)
+
+
+def scheduler(once: bool = typer.Option(False, "--once", help="One tick, then exit."),
+              every: float = typer.Option(15.0, "--every", help="Seconds between ticks.")) -> None:
+    """Start scheduled syncs when due, and re-enqueue what Postgres says is pending."""
+    from autonomos.aam.sync.scheduler import tick
+
+    with runtime() as rt:
+        while True:
+            report = tick(rt)
+            if report.started or report.reconciled.enqueued or report.reconciled.revived:
+                console.print(f"started {len(report.started)}, re-enqueued {report.reconciled.enqueued}, "
+                              f"revived {report.reconciled.revived}")
+            if once:
+                return
+            time.sleep(every)
+
+
+@quarantine_app.command("list")
+def quarantine_list(tenant: str = TENANT, stream: str = typer.Option(None, "--stream"),
+                    all_: bool = typer.Option(False, "--all", help="Include resolved records.")) -> None:
+    """Quarantined records with their reasons."""
+    with runtime() as rt:
+        items = quarantine_service.list_items(rt, resolve_tenant(rt, tenant), status=None if all_ else "open",
+                                              stream=stream)
+        console.print(table("quarantine", ["id", "stream", "stage", "reason", "key", "status"],
+                            [[i.id, i.stream, i.stage, i.reason, i.record_key or "-", i.status] for i in items]))
+
+
+@quarantine_app.command("show")
+def quarantine_show(item: int, tenant: str = TENANT) -> None:
+    """One quarantined record: reason, payload, and the start of what was read."""
+    import json
+
+    with runtime() as rt:
+        i = quarantine_service.get_item(rt, resolve_tenant(rt, tenant), item)
+        console.print_json(json.dumps(i.__dict__, default=str))
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(item: int, tenant: str = TENANT,
+                     payload: str = typer.Option(None, "--payload", help="Corrected record as JSON or @file.")) -> None:
+    """Land a quarantined record again (optionally corrected)."""
+    with runtime() as rt:
+        i = quarantine_service.retry_item(rt, resolve_tenant(rt, tenant), item, payload=json_argument(payload),
+                                          actor=actor())
+        console.print(f"record {i.id}: {i.status}")
+
+
+__all__ = ["quarantine_app", "scheduler", "sync_app", "worker"]

@@ -1,0 +1,132 @@
+"""Ontology documents as data: parse, validate, hash, extend and dump.
+
+Documents are normalised on the way in (``system`` or ``name`` becomes ``name``, every
+field gets a type and a description) so that what is stored, hashed and exported is one
+shape. The content hash ignores the order of entities and fields: re-importing an export
+whose keys were reordered is a no-op, not a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from autonomos.dcl.ontology.exceptions import OntologyFormatError
+from autonomos.dcl.ontology.typing import FIELD_TYPES, EntitySpec, ExportFormat, FieldSpec, OntologyDocument
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def parse_text(text: str) -> OntologyDocument:
+    """A document from YAML or JSON text (YAML is a superset of JSON)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise OntologyFormatError(f"not valid YAML or JSON: {exc}") from exc
+    return normalise(raw)
+
+
+def load_file(path: Path | str) -> OntologyDocument:
+    return parse_text(Path(path).read_text(encoding="utf-8"))
+
+
+def default_document(name: str) -> OntologyDocument:
+    """The shipped default ontology ``name`` (``default/<name>.yaml`` in this package)."""
+    resource = resources.files("autonomos.dcl.ontology") / "default" / f"{name}.yaml"
+    if not resource.is_file():
+        raise OntologyFormatError("no shipped default ontology", ontology=name)
+    return parse_text(resource.read_text(encoding="utf-8"))
+
+
+def normalise(raw: Any) -> OntologyDocument:
+    """Validate a parsed document and return it in the stored shape."""
+    if not isinstance(raw, dict):
+        raise OntologyFormatError("an ontology is a mapping with 'name' (or 'system') and 'tables'")
+    name = raw.get("name") or raw.get("system")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise OntologyFormatError("the ontology needs a 'name' (letters, digits, underscores)")
+    tables = raw.get("tables")
+    if not isinstance(tables, list):
+        raise OntologyFormatError("the ontology needs a 'tables' list", ontology=name)
+    entities = [_entity(t, name) for t in tables]
+    _unique([e["name"] for e in entities], "entity", name)
+    return {"name": name, "description": str(raw.get("description") or ""), "tables": entities}
+
+
+def _entity(raw: Any, ontology: str) -> EntitySpec:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not NAME.match(raw["name"]):
+        raise OntologyFormatError("every entity needs a 'name' (letters, digits, underscores)", ontology=ontology)
+    fields = raw.get("fields", [])
+    if not isinstance(fields, list):
+        raise OntologyFormatError("'fields' must be a list", ontology=ontology, entity=raw["name"])
+    specs = [_field(f, ontology, raw["name"]) for f in fields]
+    _unique([f["name"] for f in specs], "field", ontology, entity=raw["name"])
+    return {"name": raw["name"], "description": str(raw.get("description") or ""), "fields": specs}
+
+
+def _field(raw: Any, ontology: str, entity: str) -> FieldSpec:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not NAME.match(raw["name"]):
+        raise OntologyFormatError("every field needs a 'name' (letters, digits, underscores)",
+                                  ontology=ontology, entity=entity)
+    type_ = raw.get("type", "string")
+    if type_ not in FIELD_TYPES:
+        raise OntologyFormatError(f"unknown type {type_!r}; use one of {sorted(FIELD_TYPES)}",
+                                  ontology=ontology, entity=entity, field=raw["name"])
+    return {"name": raw["name"], "type": type_, "description": str(raw.get("description") or "")}
+
+
+def _unique(names: list[str], what: str, ontology: str, **context: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise OntologyFormatError(f"duplicate {what} {n!r}", ontology=ontology, **context)
+        seen.add(n)
+
+
+def content_hash(document: OntologyDocument) -> str:
+    """SHA-256 of the document with entities and fields sorted by name (order-insensitive)."""
+    canonical = {
+        "name": document["name"],
+        "description": document["description"],
+        "tables": sorted(
+            ({**t, "fields": sorted(t["fields"], key=lambda f: f["name"])} for t in document["tables"]),
+            key=lambda t: t["name"],
+        ),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def extend(base: OntologyDocument, extension: OntologyDocument) -> OntologyDocument:
+    """``base`` with ``extension`` laid over it: new entities and fields are added, same-named
+    fields take the extension's type and description; nothing of ``base`` is removed."""
+    tables = {t["name"]: {**t, "fields": list(t["fields"])} for t in base["tables"]}
+    for entity in extension["tables"]:
+        target = tables.setdefault(entity["name"], {**entity, "fields": []})
+        if entity["description"]:
+            target["description"] = entity["description"]
+        positions = {f["name"]: i for i, f in enumerate(target["fields"])}
+        for spec in entity["fields"]:
+            if spec["name"] in positions:
+                target["fields"][positions[spec["name"]]] = spec
+            else:
+                target["fields"].append(spec)
+    return {"name": base["name"], "description": extension["description"] or base["description"],
+            "tables": list(tables.values())}
+
+
+def dump(document: OntologyDocument, fmt: ExportFormat = "yaml") -> str:
+    """Text of a document in the import format, so an export re-imports as a no-op."""
+    if fmt == "json":
+        return json.dumps(document, indent=2) + "\n"
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=120)
+
+
+def field_index(document: OntologyDocument) -> dict[tuple[str, str], FieldSpec]:
+    """(entity, field) -> field spec, for diffs and lookups."""
+    return {(t["name"], f["name"]): f for t in document["tables"] for f in t["fields"]}
