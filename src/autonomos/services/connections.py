@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from autonomos.errors import Conflict, NotFound, SecretsError
 from autonomos.services import audit
 from autonomos.services.runtime import Runtime
+from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Connection, Provider
 
 CACHE_TTL_S = 300
@@ -140,6 +141,7 @@ def delete_connection(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, act
     with rt.db.tenant(tenant_id) as session:
         row = _load(session, tenant_id, connection)
         before = _audit_view(_info(row))
+        purge_landed(session, tenant_id, row.id)
         session.delete(row)
         audit.record(session, tenant_id, actor=actor, action="connection.delete", target_type="connection",
                      target_id=row.id, before=before)

@@ -17,6 +17,7 @@ from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
 from autonomos.services.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
+from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Tenant
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -85,9 +86,14 @@ def delete_tenant(rt: Runtime, slug_or_id: str, *, actor: str) -> PurgeReport:
     tenant = find_tenant(rt, slug_or_id)
     with maintenance_database(rt).session() as session:
         vectors = _purge_vectors(session, tenant.id)
+        purge_landed(session, tenant.id)
         session.execute(delete(Tenant).where(Tenant.id == tenant.id))
         audit.record_platform(session, tenant.id, actor=actor, action="tenant.delete",
                               before={"slug": tenant.slug, "name": tenant.name}, after=None)
+    if rt.settings.vector_store == "pinecone":
+        from autonomos.dcl.vectors.store import vector_store
+
+        vector_store(rt).purge_tenant(tenant.id)  # the tenant's namespace in every index
     redis_keys = delete_prefix(rt.redis, rt.keys.tenant_prefix(tenant.id))
     return PurgeReport(tenant, vectors, redis_keys)
 

@@ -62,9 +62,14 @@ class TenantOwned:
     """Mixin for tenant tables: ``tenant_id`` first, cascading from ``tenants``, RLS-protected."""
 
     __scope__: TableScope = "tenant"
+    __tenant_fk__: bool = True
+    """Bulk tables whose rows already cascade from a parent (raw records from their connection)
+    set this False: a second foreign-key check per row costs more than it protects."""
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
+        if not cls.__tenant_fk__:
+            return mapped_column(Uuid, nullable=False)
         return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
 
 

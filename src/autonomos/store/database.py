@@ -28,7 +28,11 @@ def role_url(owner_url: str | URL, role: str, password: str | None) -> URL:
 
 
 def make_engine(url: URL, *, pool_size: int = 5) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    # prepare_threshold=None: no server-side prepared statements. Their generic plans ignore
+    # the parameter values, and for the landing's per-key probes that meant a scan of the
+    # whole stream per key once a statement had run five times.
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+                         connect_args={"prepare_threshold": None})
 
 
 class Database:

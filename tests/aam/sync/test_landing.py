@@ -117,3 +117,14 @@ def test_content_key_for_streams_without_a_key(rt, setup):
     result = _land(rt, tenant, conn, rows, stream=stream)
     assert result.inserted == 4 and result.unchanged == 0
     assert _land(rt, tenant, conn, rows, stream=stream).inserted == 0
+
+
+def test_deleting_a_connection_purges_its_landed_records(rt, setup):
+    from autonomos.store.tables import RawRecordHead
+
+    tenant, conn = setup
+    _land(rt, tenant, conn, _records(20))
+    connections.delete_connection(rt, tenant, str(conn), actor="test")
+    with rt.db.tenant(tenant) as session:
+        assert session.scalar(select(func.count()).select_from(RawRecord)) == 0
+        assert session.scalar(select(func.count()).select_from(RawRecordHead)) == 0

@@ -5,8 +5,9 @@ Per batch, in **one** tenant transaction:
 1. records are keyed and content-hashed (canonical JSON, sorted keys, so field order and row
    order never matter); records that cannot be keyed go to quarantine;
 2. the batch is COPYed into ``landing_staging`` (RLS forbids COPY into protected tables);
-3. one set-based INSERT adds a new version only for keys that are new, whose content hash
-   changed, or whose deleted flag changed: an unchanged record writes nothing;
+3. one statement upserts the records' heads (``raw_record_heads``, keyed by record) and adds a
+   version to ``raw_records`` only for keys that are new, whose content hash changed, or whose
+   deleted flag changed: an unchanged record writes nothing;
 4. the staging rows are deleted, quarantined records inserted, and the stream's cursor
    upserted, all before the one COMMIT. A crash anywhere rolls all of it back, and the
    re-read after recovery lands the same records as no-ops.
@@ -88,23 +89,26 @@ def _copy_escape(value: str) -> str:
 
 _INSERT_VERSIONS = text(
     """
-    WITH batch AS (
+    WITH batch AS MATERIALIZED (
         SELECT DISTINCT ON (record_key) record_key, content_hash, payload, is_deleted
         FROM landing_staging WHERE batch_id = :batch
         ORDER BY record_key, seq DESC
-    ), latest AS (
-        SELECT DISTINCT ON (r.record_key) r.record_key, r.version, r.content_hash, r.is_deleted
-        FROM raw_records r
-        WHERE r.tenant_id = :tenant AND r.connection_id = :connection AND r.stream = :stream
-          AND r.record_key IN (SELECT record_key FROM batch)
-        ORDER BY r.record_key, r.version DESC
+    ), heads AS (
+        -- The head's primary key is the ON CONFLICT arbiter: one index probe per key, and no
+        -- write at all for a record whose content and deleted flag are unchanged.
+        INSERT INTO raw_record_heads AS h
+            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted)
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted FROM batch
+        ON CONFLICT (tenant_id, connection_id, stream, record_key) DO UPDATE
+            SET version = h.version + 1, content_hash = excluded.content_hash, is_deleted = excluded.is_deleted
+            WHERE h.content_hash <> excluded.content_hash OR h.is_deleted <> excluded.is_deleted
+        RETURNING h.record_key, h.version
     ), inserted AS (
         INSERT INTO raw_records
             (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted, sync_run_id)
-        SELECT :tenant, :connection, :stream, b.record_key, COALESCE(l.version, 0) + 1,
-               b.content_hash, b.payload, b.is_deleted, :run
-        FROM batch b LEFT JOIN latest l USING (record_key)
-        WHERE l.record_key IS NULL OR l.content_hash <> b.content_hash OR l.is_deleted <> b.is_deleted
+        SELECT :tenant, :connection, :stream, b.record_key, hd.version, b.content_hash, b.payload::jsonb, b.is_deleted,
+               :run
+        FROM heads hd JOIN batch b USING (record_key)
         RETURNING is_deleted
     )
     SELECT count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted),
@@ -175,7 +179,11 @@ class Lander:
                   "run": self.run_id, "batch": batch_id}
         if lines:
             self._copy(session, lines)
+            # The planner cannot know the two in-memory sets it joins hold thousands of rows each
+            # (it guesses one) and would compare them pairwise; a hash join is always right here.
+            session.execute(text("SET LOCAL enable_nestloop = off"))
             upserted, deleted, distinct = session.execute(_INSERT_VERSIONS, params).one()
+            session.execute(text("SET LOCAL enable_nestloop = on"))
             if self.remember_keys:
                 session.execute(_REMEMBER_KEYS, params)
             session.execute(_CLEAR_STAGING, params)
@@ -237,24 +245,26 @@ class Lander:
                   "run": self.run_id}
         deleted = session.execute(text(
             """
-            WITH latest AS (
-                SELECT DISTINCT ON (record_key) record_key, version, content_hash, payload, is_deleted
-                FROM raw_records
-                WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
-                ORDER BY record_key, version DESC
-            ), gone AS (
+            WITH gone AS (
+                UPDATE raw_record_heads h SET version = h.version + 1, is_deleted = true
+                WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
+                  AND NOT h.is_deleted
+                  AND NOT EXISTS (
+                    SELECT 1 FROM sync_run_keys k
+                    WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
+                      AND k.record_key = h.record_key)
+                RETURNING h.record_key, h.version
+            ), inserted AS (
                 INSERT INTO raw_records
                     (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
                      sync_run_id)
-                SELECT :tenant, :connection, :stream, l.record_key, l.version + 1, l.content_hash, l.payload, true, :run
-                FROM latest l
-                WHERE NOT l.is_deleted AND NOT EXISTS (
-                    SELECT 1 FROM sync_run_keys k
-                    WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
-                      AND k.record_key = l.record_key)
+                SELECT :tenant, :connection, :stream, g.record_key, g.version, r.content_hash, r.payload, true, :run
+                FROM gone g JOIN raw_records r
+                  ON r.tenant_id = :tenant AND r.connection_id = :connection AND r.stream = :stream
+                 AND r.record_key = g.record_key AND r.version = g.version - 1
                 RETURNING 1
             )
-            SELECT count(*) FROM gone
+            SELECT count(*) FROM inserted
             """
         ), params).scalar_one()
         session.execute(text(

@@ -103,8 +103,8 @@ class RawRecord(TenantOwned, Base):
     """Every distinct version of a source record, content-hashed: unchanged records add nothing."""
 
     __tablename__ = "raw_records"
+    __tenant_fk__ = False  # bulk table: purged explicitly (see ``store.purge``), no per-row FK checks
     __table_args__ = (
-        _connection_fk(),
         UniqueConstraint("tenant_id", "connection_id", "stream", "record_key", "version"),
         Index(None, "tenant_id", "connection_id", "stream", "id"),
     )
@@ -119,6 +119,28 @@ class RawRecord(TenantOwned, Base):
     is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     sync_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     landed_at: Mapped[dt.datetime] = utcnow_column()
+
+
+class RawRecordHead(TenantOwned, Base):
+    """The latest version of each source record: what the landing compares a batch with.
+
+    Landing upserts heads with ``ON CONFLICT`` on this primary key, so finding a record's
+    latest version is always one unique-index probe, whatever the planner believes about
+    table sizes.
+    """
+
+    __tablename__ = "raw_record_heads"
+    __tenant_fk__ = False  # bulk table: purged explicitly (see ``store.purge``), no per-row FK checks
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "connection_id", "stream", "record_key"),
+    )
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    stream: Mapped[str] = mapped_column(Text, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
 
 class Quarantine(TenantOwned, Base):
@@ -167,5 +189,6 @@ class LandingStaging(Base):
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     record_key: Mapped[str] = mapped_column(Text, nullable=False)
     content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    """JSON text: parsed into JSONB only for the records that become a new version."""
     is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)

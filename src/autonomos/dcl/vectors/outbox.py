@@ -1,0 +1,130 @@
+"""The embedding outbox drainer: Postgres changes -> embeddings -> the vector store.
+
+Changes enqueue outbox rows in their own transactions (``sources.enqueue``); this
+background job takes pending rows across tenants through the maintenance path with
+``FOR UPDATE SKIP LOCKED`` (so several drainers can run), builds each item's text from
+Postgres, embeds the batch, writes the store and marks the rows processed. A row that fails
+keeps ``processed_at`` NULL with ``attempts`` and ``error`` set, and is retried by a later
+drain until ``MAX_ATTEMPTS``; nothing is ever deleted from the outbox here. Store writes are
+idempotent upserts, so a crash between the store write and the commit only repeats work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from autonomos.dcl.matching.embedders import Embedder
+from autonomos.dcl.vectors.sources import load_items, split_ref
+from autonomos.dcl.vectors.store import VectorStore
+from autonomos.dcl.vectors.typing import ItemSource, VectorRecord
+from autonomos.errors import AutonomosError
+from autonomos.store.maintenance import MaintenanceDatabase
+from autonomos.store.tables import EmbeddingOutbox
+
+MAX_ATTEMPTS = 5
+"""After this many failed attempts a row stays pending for a person to look at (``aos vectors status``)."""
+
+
+@dataclass
+class DrainReport:
+    processed: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+
+def drain(
+    maintenance: MaintenanceDatabase, store: VectorStore, embedder: Embedder, *,
+    batch_size: int = 256, tenant_id: uuid.UUID | None = None,
+) -> DrainReport:
+    """Process pending rows in id order until none are left; each row is tried once per call."""
+    report = DrainReport()
+    last_id = 0
+    while True:
+        with maintenance.session() as session:
+            query = (select(EmbeddingOutbox)
+                     .where(EmbeddingOutbox.processed_at.is_(None), EmbeddingOutbox.attempts < MAX_ATTEMPTS,
+                            EmbeddingOutbox.id > last_id)
+                     .order_by(EmbeddingOutbox.id).limit(batch_size).with_for_update(skip_locked=True))
+            if tenant_id is not None:
+                query = query.where(EmbeddingOutbox.tenant_id == tenant_id)
+            rows = list(session.scalars(query))
+            if not rows:
+                return report
+            last_id = rows[-1].id
+            _process(session, rows, store, embedder, report)
+
+
+def _process(session: Session, rows: list[EmbeddingOutbox], store: VectorStore, embedder: Embedder,
+             report: DrainReport) -> None:
+    # The newest row per item wins; older ones in the batch are superseded by it.
+    latest: dict[tuple[uuid.UUID, str, str], EmbeddingOutbox] = {}
+    for row in rows:
+        latest[(row.tenant_id, row.item_kind, row.item_id)] = row
+    upserts: dict[tuple[uuid.UUID, str], list[EmbeddingOutbox]] = defaultdict(list)
+    deletes: dict[uuid.UUID, list[EmbeddingOutbox]] = defaultdict(list)
+    for row in latest.values():
+        try:
+            split_ref(row.item_kind, row.item_id)
+        except AutonomosError as exc:
+            _fail(row, exc, report)
+            continue
+        (deletes[row.tenant_id] if row.action == "delete" else upserts[(row.tenant_id, row.item_kind)]).append(row)
+
+    pending: list[tuple[EmbeddingOutbox, ItemSource]] = []
+    for (tenant_id, kind), group in upserts.items():
+        found = load_items(session, tenant_id, kind, [r.item_id for r in group])
+        for row in group:
+            if row.item_id in found:
+                pending.append((row, found[row.item_id]))
+            else:  # its row is gone: the mirror drops it too
+                deletes[tenant_id].append(row)
+    for tenant_id, group in deletes.items():
+        _run(lambda: store.delete(tenant_id, refs=[(r.item_kind, r.item_id) for r in group]), group, report)
+        report.deleted += sum(1 for r in group if r.processed_at is not None)
+    if pending:
+        def write() -> None:
+            vectors = embedder.embed([item.text for _, item in pending])
+            store.upsert([_record(row.tenant_id, item, embedder.model, vector)
+                          for (row, item), vector in zip(pending, vectors, strict=True)])
+        _run(write, [row for row, _ in pending], report)
+        report.upserted += sum(1 for row, _ in pending if row.processed_at is not None)
+    for row in rows:
+        if row.processed_at is None and latest[(row.tenant_id, row.item_kind, row.item_id)] is not row:
+            _done(row, report)
+
+
+def _run(action, group: list[EmbeddingOutbox], report: DrainReport) -> None:
+    try:
+        action()
+    except Exception as exc:  # any failure is kept on the rows, to be retried
+        for row in group:
+            _fail(row, exc, report)
+        return
+    for row in group:
+        _done(row, report)
+
+
+def _done(row: EmbeddingOutbox, report: DrainReport) -> None:
+    row.attempts += 1
+    row.error = None
+    row.processed_at = func.now()
+    report.processed += 1
+
+
+def _fail(row: EmbeddingOutbox, exc: Exception, report: DrainReport) -> None:
+    row.attempts += 1
+    row.error = f"{type(exc).__name__}: {exc}"[:2000]
+    report.failed += 1
+
+
+def _record(tenant_id: uuid.UUID, item: ItemSource, model: str, vector) -> VectorRecord:
+    digest = hashlib.sha256(f"{model}\n{item.text}".encode()).hexdigest()
+    return VectorRecord(tenant_id, item.kind, item.ref_id, model, vector.tolist(), digest, item.source_system,
+                        item.object_type, item.field_name, item.mapping_id)

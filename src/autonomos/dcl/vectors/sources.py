@@ -1,0 +1,186 @@
+"""Items as Postgres knows them: references, the outbox entry point, loading and resolution.
+
+The same loader serves the outbox drainer (the text to embed) and query resolution (does
+the row still exist, and what does it say now), so a hit is only ever reported through the
+row it points at. Every query filters on the tenant explicitly; callers pass either a
+tenant session (RLS applies) or the drainer's maintenance session.
+
+Published mapping versions hold ``fields`` as a list of objects with at least
+``source_field`` and ``canonical_field``; each such pair is one approved example.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+
+from autonomos.dcl.vectors.exceptions import OutboxItemError
+from autonomos.dcl.vectors.typing import ITEM_KINDS, ItemKind, ItemSource, OutboxAction, ResolvedHit, VectorHit
+from autonomos.store.tables import (
+    CanonicalSchema,
+    CanonicalSchemaVersion,
+    Connection,
+    EmbeddingOutbox,
+    Mapping,
+    MappingVersion,
+    SchemaSnapshot,
+)
+
+
+def make_ref(owner_id: uuid.UUID | str, name: str) -> str:
+    return f"{owner_id}:{name}"
+
+
+def split_ref(kind: str, ref_id: str) -> tuple[uuid.UUID, str]:
+    """(owning row id, part name) of a reference; raises OutboxItemError when malformed."""
+    if kind not in ITEM_KINDS:
+        raise OutboxItemError(f"unknown item kind {kind!r}", ref_id=ref_id)
+    owner, _, name = ref_id.partition(":")
+    try:
+        owner_id = uuid.UUID(owner)
+    except ValueError:
+        owner_id = None
+    if owner_id is None or not name:
+        raise OutboxItemError("malformed item reference", kind=kind, ref_id=ref_id)
+    return owner_id, name
+
+
+def enqueue(
+    session: Session, tenant_id: uuid.UUID, kind: ItemKind, ref_ids: Iterable[str], action: OutboxAction = "upsert"
+) -> int:
+    """Add outbox rows in the caller's transaction, so a change and its re-embedding commit together."""
+    rows = [{"tenant_id": tenant_id, "item_kind": kind, "item_id": r, "action": action} for r in ref_ids]
+    if rows:
+        session.execute(insert(EmbeddingOutbox), rows)
+    return len(rows)
+
+
+def load_items(session: Session, tenant_id: uuid.UUID, kind: str, ref_ids: Sequence[str]) -> dict[str, ItemSource]:
+    """The items that exist now, by reference; references to rows that are gone are absent."""
+    by_owner: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for ref_id in ref_ids:
+        owner, name = split_ref(kind, ref_id)
+        by_owner[owner].add(name)
+    loader = {"canonical_field": _canonical, "source_field": _source, "mapping_example": _examples}[kind]
+    found = loader(session, tenant_id, list(by_owner))
+    return {make_ref(owner, name): item for owner, names in by_owner.items()
+            for name, item in found.get(owner, {}).items() if name in names}
+
+
+def resolve(session: Session, tenant_id: uuid.UUID, hits: Sequence[VectorHit]) -> list[ResolvedHit]:
+    """Hits whose rows still exist, best first, carrying what Postgres says (not the vector metadata)."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for hit in hits:
+        if hit.kind in ITEM_KINDS:
+            by_kind[hit.kind].append(hit.ref_id)
+    items = {(k, r): item for k, refs in by_kind.items() for r, item in load_items(session, tenant_id, k, refs).items()}
+    return [ResolvedHit(h.score, items[(h.kind, h.ref_id)]) for h in hits if (h.kind, h.ref_id) in items]
+
+
+def current_refs(session: Session, tenant_id: uuid.UUID) -> dict[ItemKind, list[str]]:
+    """Everything the store should hold for a tenant (what a rebuild re-embeds)."""
+    refs: dict[ItemKind, list[str]] = {}
+    schema_ids = list(session.scalars(select(CanonicalSchema.id).where(CanonicalSchema.tenant_id == tenant_id)))
+    refs["canonical_field"] = sorted(_all(_canonical(session, tenant_id, schema_ids)))
+    latest = (select(SchemaSnapshot.id).where(SchemaSnapshot.tenant_id == tenant_id)
+              .ext(distinct_on(SchemaSnapshot.connection_id, SchemaSnapshot.stream))
+              .order_by(SchemaSnapshot.connection_id, SchemaSnapshot.stream, SchemaSnapshot.observed_at.desc()))
+    refs["source_field"] = sorted(_all(_source(session, tenant_id, list(session.scalars(latest)))))
+    published = (select(MappingVersion.id)
+                 .where(MappingVersion.tenant_id == tenant_id, MappingVersion.published_at.is_not(None))
+                 .ext(distinct_on(MappingVersion.mapping_id))
+                 .order_by(MappingVersion.mapping_id, MappingVersion.version.desc()))
+    refs["mapping_example"] = sorted(_all(_examples(session, tenant_id, list(session.scalars(published)))))
+    return refs
+
+
+def _all(found: dict[uuid.UUID, dict[str, ItemSource]]) -> list[str]:
+    return [make_ref(owner, name) for owner, items in found.items() for name in items]
+
+
+def _canonical(session: Session, tenant_id: uuid.UUID, schema_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Fields of each schema's current version."""
+    if not schema_ids:
+        return {}
+    newest = (select(CanonicalSchemaVersion.schema_id, func.max(CanonicalSchemaVersion.version).label("v"))
+              .where(CanonicalSchemaVersion.tenant_id == tenant_id, CanonicalSchemaVersion.schema_id.in_(schema_ids))
+              .group_by(CanonicalSchemaVersion.schema_id).subquery())
+    rows = session.execute(
+        select(CanonicalSchemaVersion.schema_id, CanonicalSchemaVersion.id, CanonicalSchemaVersion.version,
+               CanonicalSchemaVersion.content)
+        .join(newest, (newest.c.schema_id == CanonicalSchemaVersion.schema_id) & (newest.c.v == CanonicalSchemaVersion.version))
+        .where(CanonicalSchemaVersion.tenant_id == tenant_id))
+    found: dict[uuid.UUID, dict[str, ItemSource]] = {}
+    for schema_id, version_id, version, content in rows:
+        items = found.setdefault(schema_id, {})
+        for entity in content.get("tables", []):
+            for spec in entity.get("fields", []):
+                name = f"{entity['name']}.{spec['name']}"
+                text = (f"{name} ({spec.get('type', 'unknown')}): {spec.get('description', '')} "
+                        f"[{entity['name']}: {entity.get('description', '')}]")
+                items[name] = ItemSource("canonical_field", make_ref(schema_id, name), text,
+                                         source_system=content.get("name"), object_type=entity["name"],
+                                         field_name=spec["name"],
+                                         details={"version_id": str(version_id), "version": version, **spec})
+    return found
+
+
+def _source(session: Session, tenant_id: uuid.UUID, snapshot_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Fields of each snapshot, with the patterns its profile saw (they say what a field holds)."""
+    if not snapshot_ids:
+        return {}
+    rows = session.execute(
+        select(SchemaSnapshot, Connection.provider_id)
+        .join(Connection, (Connection.tenant_id == SchemaSnapshot.tenant_id) & (Connection.id == SchemaSnapshot.connection_id))
+        .where(SchemaSnapshot.tenant_id == tenant_id, SchemaSnapshot.id.in_(snapshot_ids)))
+    found: dict[uuid.UUID, dict[str, ItemSource]] = {}
+    for snapshot, provider in rows:
+        profiles = {p["path"]: p for p in (snapshot.profile or {}).get("fields", [])}
+        items = found.setdefault(snapshot.id, {})
+        for spec in snapshot.fields:
+            path = spec["name"]
+            patterns = [n for n, share in profiles.get(path, {}).get("patterns", {}).items() if share >= 0.5]
+            text = f"{snapshot.stream}.{path} ({spec['type']})" + (f" looks like {', '.join(patterns)}" if patterns else "")
+            items[path] = ItemSource("source_field", make_ref(snapshot.id, path), text, source_system=provider,
+                                     object_type=snapshot.stream, field_name=path,
+                                     details={"connection_id": str(snapshot.connection_id),
+                                              "fingerprint": snapshot.fingerprint, **spec,
+                                              "profile": profiles.get(path)})
+    return found
+
+
+def _examples(session: Session, tenant_id: uuid.UUID, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Source -> canonical pairs of published mapping versions."""
+    if not version_ids:
+        return {}
+    rows = session.execute(
+        select(MappingVersion, Mapping, Connection.provider_id)
+        .join(Mapping, (Mapping.tenant_id == MappingVersion.tenant_id) & (Mapping.id == MappingVersion.mapping_id))
+        .join(Connection, (Connection.tenant_id == Mapping.tenant_id) & (Connection.id == Mapping.connection_id))
+        .where(MappingVersion.tenant_id == tenant_id, MappingVersion.id.in_(version_ids),
+               MappingVersion.published_at.is_not(None)))
+    found: dict[uuid.UUID, dict[str, ItemSource]] = {}
+    for version, mapping, provider in rows:
+        items = found.setdefault(version.id, {})
+        for pair in version.fields:
+            source, target = _pair(pair)
+            if source and target:
+                text = f"{mapping.stream}.{source} -> {mapping.canonical_entity}.{target}"
+                items[source] = ItemSource("mapping_example", make_ref(version.id, source), text,
+                                           source_system=provider, object_type=mapping.stream, field_name=source,
+                                           mapping_id=mapping.id,
+                                           details={"canonical_entity": mapping.canonical_entity,
+                                                    "canonical_field": target, "version": version.version})
+    return found
+
+
+def _pair(entry: Any) -> tuple[str | None, str | None]:
+    if not isinstance(entry, dict):
+        return None, None
+    return entry.get("source_field"), entry.get("canonical_field")

@@ -1,0 +1,126 @@
+"""The contract every vector backend keeps, run against each real backend."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from autonomos.dcl.vectors import VectorRecord, vector_store
+
+DIMS = 64
+
+
+def vec(*head: float, dims: int = DIMS) -> list[float]:
+    return list(head) + [0.0] * (dims - len(head))
+
+
+def rec(tenant, ref: str, vector, *, kind="canonical_field", model="test-64") -> VectorRecord:
+    return VectorRecord(tenant.id, kind, ref, model, vector, "h-" + ref)
+
+
+def test_upsert_then_query_gives_the_exact_top_k(vrt, make_tenant, eventually):
+    store, t = vector_store(vrt), make_tenant("vec")
+    store.upsert([rec(t, "a", vec(1, 0, 0)), rec(t, "b", vec(0.9, 0.1, 0)), rec(t, "c", vec(0.1, 1, 0)),
+                  rec(t, "d", vec(0, 0, 1), kind="source_field")])
+    hits = eventually(lambda: (h := store.query(t.id, vec(1, 0, 0), 3, model="test-64")) and len(h) == 3 and h)
+    assert [h.ref_id for h in hits] == ["a", "b", "c"]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert hits[1].score == pytest.approx(0.9 / np.hypot(0.9, 0.1), abs=1e-4)
+    assert hits[2].score == pytest.approx(0.1 / np.hypot(0.1, 1), abs=1e-4)
+    only_sources = store.query(t.id, vec(1, 0, 0), 3, model="test-64", kind="source_field")
+    assert [(h.kind, h.ref_id) for h in only_sources] == [("source_field", "d")]
+    store.upsert([rec(t, "c", vec(1, 0, 0))])  # same key: replaced, not duplicated
+    assert eventually(lambda: store.query(t.id, vec(1, 0, 0), 1, model="test-64", kind="canonical_field")[0].score
+                      > 0.99)
+    assert eventually(lambda: store.count(t.id) == 4)
+
+
+def test_a_tenant_never_gets_another_tenants_vectors(vrt, make_tenant, eventually):
+    store, a, b = vector_store(vrt), make_tenant("vec-a"), make_tenant("vec-b")
+    store.upsert([rec(a, "a-exact", vec(1, 0, 0)), rec(b, "b-far", vec(0, 1, 0))])
+    eventually(lambda: store.count(a.id) == 1 and store.count(b.id) == 1)
+    hits = store.query(b.id, vec(1, 0, 0), 5, model="test-64")
+    assert [h.ref_id for h in hits] == ["b-far"]
+
+
+def test_a_filtered_query_still_returns_k_among_2000_vectors(vrt, make_tenant, eventually):
+    """Our tenant owns 1% of the vectors, and every other vector is nearer the query."""
+    store, ours, crowd = vector_store(vrt), make_tenant("vec-few"), make_tenant("vec-crowd")
+    rng = np.random.default_rng(7)
+    query = rng.normal(size=DIMS)
+    near = query + rng.normal(scale=0.3, size=(1980, DIMS))
+    mine = rng.normal(size=(20, DIMS))
+    store.upsert([rec(crowd, f"c{i}", v.tolist()) for i, v in enumerate(near)])
+    store.upsert([rec(ours, f"m{i}", v.tolist()) for i, v in enumerate(mine)])
+    eventually(lambda: store.count(crowd.id) == 1980 and store.count(ours.id) == 20)
+    hits = store.query(ours.id, query.tolist(), 10, model="test-64")
+    cosine = mine @ query / (np.linalg.norm(mine, axis=1) * np.linalg.norm(query))
+    exact = {f"m{i}" for i in np.argsort(-cosine)[:10]}
+    assert len(hits) == 10 and {h.ref_id for h in hits} <= {f"m{i}" for i in range(20)}
+    assert len({h.ref_id for h in hits} & exact) >= 9
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_two_models_with_different_dimensions_sit_side_by_side(vrt, make_tenant, eventually):
+    store, t = vector_store(vrt), make_tenant("vec")
+    store.upsert([rec(t, "x", vec(1, 0), model="small"), rec(t, "y", vec(0, 1), model="small"),
+                  rec(t, "x", vec(0, 1, dims=128), model="large"), rec(t, "y", vec(1, 0, dims=128), model="large")])
+    eventually(lambda: store.count(t.id) == 4)
+    assert [h.ref_id for h in store.query(t.id, vec(1, 0), 1, model="small")] == ["x"]
+    assert [h.ref_id for h in store.query(t.id, vec(1, 0, dims=128), 1, model="large")] == ["y"]
+    assert store.query(t.id, vec(1, 0), 5, model="large") == []  # a 64-d query never meets 128-d vectors
+
+
+def test_delete_by_reference_by_kind_and_purge(vrt, make_tenant, eventually):
+    store, t, other = vector_store(vrt), make_tenant("vec"), make_tenant("vec-keep")
+    store.upsert([rec(t, "a", vec(1)), rec(t, "b", vec(1, 1)), rec(t, "s", vec(0, 1), kind="source_field"),
+                  rec(t, "a", vec(1, 0, dims=128), model="large"), rec(other, "a", vec(1))])
+    eventually(lambda: store.count(t.id) == 4)
+    store.delete(t.id, refs=[("canonical_field", "a")])  # every model's vector of it
+    assert eventually(lambda: store.count(t.id) == 2)
+    store.delete(t.id, kind="source_field")
+    assert eventually(lambda: [h.ref_id for h in store.query(t.id, vec(0, 1), 5, model="test-64")] == ["b"])
+    store.purge_tenant(t.id)
+    assert eventually(lambda: store.count(t.id) == 0)
+    assert store.count(other.id) == 1
+
+
+def test_queries_reject_nonsense_before_reaching_the_backend(vrt, make_tenant):
+    from autonomos.dcl.vectors import VectorStoreError
+
+    store = vector_store(vrt)
+    if store.name != "pgvector":
+        pytest.skip("input validation is pgvector's own; Pinecone validates server-side")
+    with pytest.raises(VectorStoreError):
+        store.query(uuid.uuid4(), [], 3, model="m")
+
+
+def test_pgvector_iterative_scan_is_why_the_hnsw_path_returns_k(vrt, make_tenant):
+    """On the HNSW path (what the planner takes once a tenant is big; forced here by disabling
+    sorts), the tenant filter runs after the scan: without iterative scans a 1% tenant gets
+    nothing back; with the store's setting it gets k."""
+    from sqlalchemy import text
+
+    from autonomos.dcl.vectors.pgvector_store import ITERATIVE_SCAN
+
+    store, ours, crowd = vector_store(vrt), make_tenant("vec-few"), make_tenant("vec-crowd")
+    if store.name != "pgvector":
+        pytest.skip("pgvector's own index behaviour")
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=DIMS)
+    store.upsert([rec(crowd, f"c{i}", (query + rng.normal(scale=0.3, size=DIMS)).tolist()) for i in range(1980)])
+    store.upsert([rec(ours, f"m{i}", rng.normal(size=DIMS).tolist()) for i in range(20)])
+    sql = text(f"SELECT ref_id FROM vector_items WHERE tenant_id = :t AND dimensions = {DIMS} AND model = 'test-64' "
+               f"ORDER BY embedding::vector({DIMS}) <=> CAST(:q AS vector({DIMS})) LIMIT 10")
+    params = {"t": ours.id, "q": str(query.tolist()).replace(" ", "")}
+    found = {}
+    for mode in ("off", ITERATIVE_SCAN):
+        with vrt.db.tenant(ours.id) as session:
+            session.execute(text("SELECT set_config('enable_sort', 'off', true), "
+                                 "set_config('hnsw.iterative_scan', :m, true)"), {"m": mode})
+            plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + sql.text), params))
+            assert f"ix_vector_items_hnsw_{DIMS}" in plan
+            found[mode] = len(session.execute(sql, params).all())
+    assert found["off"] < 10 and found[ITERATIVE_SCAN] == 10
