@@ -7,7 +7,9 @@ crash or a Redis flush and carry on from the last committed checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from autonomos.aam.connectors.base import BadRecord, RecordMessage, StateMessage, StreamSpec
 from autonomos.aam.connectors.registry import connector_class
 from autonomos.aam.sync import runs
-from autonomos.aam.sync.landing import BatchResult, Lander
+from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.notifications import publish
 from autonomos.services import connections as connection_service
@@ -28,6 +30,8 @@ from autonomos.store.tables import StreamState
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 5.0
+READ_AHEAD_BATCHES = 2
+"""Prepared batches the reader thread may hold while the writer is busy (bounds memory)."""
 
 
 class _Stop(Exception):
@@ -85,15 +89,57 @@ class RunExecutor:
         return "succeeded"
 
     def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:
+        """Read and prepare batches in a reader thread while this thread writes the previous one.
+
+        Batches are written strictly in read order, each with the last checkpoint that all of its
+        records precede, so the cursor in Postgres never runs ahead of the landed records.
+        """
         tenant, run = self.run.tenant_id, self.run
         full = run.mode == "full"
         lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
         state = None if full and not self._resuming_full(stream) else self._load_state(stream.name)
-        records: list[RecordMessage] = []
-        bad: list[BadRecord] = []
-        pending_state: dict[str, Any] | None = None
+        batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read_batches, args=(connector, stream, state, lander, batches, stop),
+                                  name=f"read-{stream.name}", daemon=True)
+        reader.start()
         try:
-            for message in connector.read(stream, state, run.mode):
+            while True:
+                item = batches.get()
+                if isinstance(item, BaseException):
+                    raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {item}",
+                                          tenant=tenant, run=run.id, stream=stream.name) from item
+                prepared, checkpoint, last = item
+                self._land(lander, prepared, checkpoint, finish_full=full and last)
+                if last:
+                    return
+        finally:
+            stop.set()
+            while reader.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    batches.get_nowait()
+                reader.join(0.05)
+
+    def _read_batches(self, connector, stream: StreamSpec, state, lander: Lander, batches: queue.Queue,
+                      stop: threading.Event) -> None:
+        """The reader thread: messages -> prepared batches (with their checkpoint) -> queue."""
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            records: list[RecordMessage] = []
+            bad: list[BadRecord] = []
+            pending_state: dict[str, Any] | None = None
+            for message in connector.read(stream, state, self.run.mode):
+                if stop.is_set():
+                    return
                 if isinstance(message, RecordMessage):
                     records.append(message)
                 elif isinstance(message, BadRecord):
@@ -101,30 +147,29 @@ class RunExecutor:
                 elif isinstance(message, StateMessage):
                     pending_state = message.state
                     if len(records) + len(bad) >= self.batch_size:
-                        self._land(lander, records, bad, pending_state)
+                        if not put((lander.prepare(records, bad), pending_state, False)):
+                            return
                         records, bad, pending_state = [], [], None
                 if len(records) + len(bad) >= 4 * self.batch_size:
                     # No checkpoint for a long time: land anyway, the cursor stays where it was.
-                    self._land(lander, records, bad, None)
+                    if not put((lander.prepare(records, bad), None, False)):
+                        return
                     records, bad = [], []
-        except _Stop:
-            raise
-        except Exception as exc:
-            raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {exc}",
-                                  tenant=tenant, run=run.id, stream=stream.name) from exc
-        self._land(lander, records, bad, pending_state, finish_full=full)
+            put((lander.prepare(records, bad), pending_state, True))
+        except BaseException as exc:  # handed to the writing thread, which fails the run with it
+            put(exc)
 
     def _resuming_full(self, stream: StreamSpec) -> bool:
         # A full refresh resumed after a crash continues from its own checkpoints; a fresh one
         # starts from nothing. The run's counts say whether this stream had started.
         return self.run.attempts > 1 and stream.name in self.run.counts.get("streams", {})
 
-    def _land(self, lander: Lander, records, bad, state, *, finish_full: bool = False) -> None:
+    def _land(self, lander: Lander, prepared: PreparedBatch, state, *, finish_full: bool = False) -> None:
         with self.rt.db.tenant(self.run.tenant_id) as session:
             owned, _ = runs.fence(session, self.run.tenant_id, self.run.id, self.worker_id)
             if not owned:
                 raise _Stop("lost")
-            result = lander.land(session, records, bad, state)
+            result = lander.commit(session, prepared, state)
             if finish_full:
                 result.deleted += lander.record_missing_as_deleted(session)
             self.total.add(result)

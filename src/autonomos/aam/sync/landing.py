@@ -54,6 +54,16 @@ class BatchResult:
             self.reasons[reason] = self.reasons.get(reason, 0) + n
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch keyed, hashed and serialised as COPY lines, ready to be written."""
+
+    batch_id: uuid.UUID
+    lines: list[str]
+    quarantine: list[BadRecord]
+    read: int
+
+
 def canonical_json(data: dict[str, Any]) -> bytes:
     """Stable serialisation: same content, same bytes, whatever the key order."""
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
@@ -146,21 +156,16 @@ class Lander:
         self.run_id = run_id
         self.remember_keys = remember_keys
 
-    def land(
-        self,
-        session: Session,
-        records: Iterable[RecordMessage],
-        bad: Iterable[BadRecord] = (),
-        state: dict[str, Any] | None = None,
-    ) -> BatchResult:
-        """Land one batch, its quarantine and (optionally) its cursor, in ``session``'s transaction."""
+    def prepare(self, records: Iterable[RecordMessage], bad: Iterable[BadRecord] = ()) -> PreparedBatch:
+        """Key, hash and serialise a batch (pure Python, no database): the sync engine does this
+        in its reader thread while the previous batch is being written."""
         quarantine: list[BadRecord] = list(bad)
-        result = BatchResult(read=len(quarantine))
+        read = len(quarantine)
         lines: list[str] = []
         batch_id = uuid.uuid4()
         batch_text = str(batch_id)
         for seq, record in enumerate(records):
-            result.read += 1
+            read += 1
             payload = canonical_json(record.data)
             if b"\\u0000" in payload:
                 quarantine.append(BadRecord(self.stream.name, "contains a NUL character, which PostgreSQL cannot store",
@@ -175,10 +180,25 @@ class Lander:
                 f"{batch_text}\t{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
                 f"{_copy_escape(payload.decode())}\t{'t' if record.deleted else 'f'}\n"
             )
+        return PreparedBatch(batch_id, lines, quarantine, read)
+
+    def land(
+        self,
+        session: Session,
+        records: Iterable[RecordMessage],
+        bad: Iterable[BadRecord] = (),
+        state: dict[str, Any] | None = None,
+    ) -> BatchResult:
+        """Land one batch, its quarantine and (optionally) its cursor, in ``session``'s transaction."""
+        return self.commit(session, self.prepare(records, bad), state)
+
+    def commit(self, session: Session, batch: PreparedBatch, state: dict[str, Any] | None = None) -> BatchResult:
+        """Write a prepared batch, its quarantine and (optionally) its cursor in ``session``'s transaction."""
+        result = BatchResult(read=batch.read)
         params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
-                  "run": self.run_id, "batch": batch_id}
-        if lines:
-            self._copy(session, lines)
+                  "run": self.run_id, "batch": batch.batch_id}
+        if batch.lines:
+            self._copy(session, batch.lines)
             # The planner cannot know the two in-memory sets it joins hold thousands of rows each
             # (it guesses one) and would compare them pairwise; a hash join is always right here.
             session.execute(text("SET LOCAL enable_nestloop = off"))
@@ -190,8 +210,8 @@ class Lander:
             result.inserted = upserted
             result.deleted = deleted
             result.unchanged = distinct - upserted - deleted
-        if quarantine:
-            self._quarantine(session, quarantine, result)
+        if batch.quarantine:
+            self._quarantine(session, batch.quarantine, result)
         if state is not None:
             self.save_state(session, state)
         return result
