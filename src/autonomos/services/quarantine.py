@@ -56,10 +56,11 @@ def list_items(rt: Runtime, tenant_id: uuid.UUID, *, status: str | None = "open"
 def summary(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, int]:
     """Open items of one sync run, counted by reason (the part before the first colon)."""
     with rt.db.tenant(tenant_id) as session:
+        reason = func.split_part(Quarantine.reason, ":", 1)
         rows = session.execute(
-            select(func.split_part(Quarantine.reason, ":", 1), func.count())
+            select(reason, func.count())
             .where(Quarantine.tenant_id == tenant_id, Quarantine.sync_run_id == run_id)
-            .group_by(1)
+            .group_by(reason)
         ).all()
     return {reason: n for reason, n in rows}
 
