@@ -205,12 +205,31 @@ def update_connection(
     return info
 
 
+def connector_context(rt: Runtime, tenant_id: uuid.UUID, info: ConnectionInfo):
+    """What a connector may use of the platform: Redis under the connection's tenant-scoped
+    prefix (token cache, rate-limit bucket), the cipher for cached tokens, the data dir, and a
+    callback that stores rotated credentials encrypted (audited as ``connector``)."""
+    from autonomos.aam.connectors.context import ConnectorContext
+
+    def save(credentials: dict[str, Any]) -> None:
+        set_credentials(rt, tenant_id, info.id, credentials, actor=f"connector:{info.provider}")
+
+    return ConnectorContext(tenant_id=str(tenant_id), connection_id=info.id, redis=rt.redis,
+                            prefix=rt.keys.tenant(tenant_id, "conn", info.id, ""), save_credentials=save,
+                            box=rt.cipher, data_dir=rt.settings.data_dir)
+
+
+def build_connector(rt: Runtime, tenant_id: uuid.UUID, info: ConnectionInfo, credentials: dict[str, Any]):
+    """The connector for a connection, with its context; the sync engine builds connectors here."""
+    from autonomos.aam.connectors.registry import build_connector as build
+
+    return build(info.provider, info.config, credentials, connector_context(rt, tenant_id, info))
+
+
 def open_connector(rt: Runtime, tenant_id: uuid.UUID, connection: str):
     """The connector for a connection, built with its decrypted credentials."""
-    from autonomos.aam.connectors.registry import connector_class
-
     info = get_connection(rt, tenant_id, connection)
-    return connector_class(info.provider)(info.config, connection_credentials(rt, tenant_id, connection))
+    return build_connector(rt, tenant_id, info, connection_credentials(rt, tenant_id, connection))
 
 
 def test_connection(rt: Runtime, tenant_id: uuid.UUID, connection: str):

@@ -10,17 +10,20 @@ from autonomos.aam.connectors.base import (
     StateMessage,
     StreamSpec,
 )
-from autonomos.aam.connectors.registry import connector_class, register
+from autonomos.aam.connectors.context import ConnectorContext
+from autonomos.aam.connectors.registry import build_connector, connector_class, register
 
 __all__ = [
     "BadRecord",
     "CheckResult",
     "Connector",
+    "ConnectorContext",
     "FieldSpec",
     "Message",
     "RecordMessage",
     "StateMessage",
     "StreamSpec",
+    "build_connector",
     "connector_class",
     "register",
 ]

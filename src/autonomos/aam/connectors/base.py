@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from autonomos.aam.connectors.context import ConnectorContext
 from autonomos.aam.connectors.typing import FieldType, SyncMode
 
 
@@ -89,10 +90,14 @@ class Connector(ABC):
     """Base of every connector; subclasses register with ``registry.register``."""
 
     provider: ClassVar[str]
+    uses_context: ClassVar[bool] = False
+    """True: the connector is built with a ``ConnectorContext`` (token cache, rate limits, ...)."""
 
-    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None, *,
+                 context: ConnectorContext | None = None) -> None:
         self.config = config
         self.credentials = credentials or {}
+        self.context = context
 
     @classmethod
     @abstractmethod

@@ -4,8 +4,10 @@ registers the same way, so built-ins and extensions use one mechanism."""
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from autonomos.aam.connectors.base import Connector
+from autonomos.aam.connectors.context import ConnectorContext
 from autonomos.errors import NotFound
 
 _REGISTRY: dict[str, type[Connector]] = {}
@@ -14,6 +16,10 @@ BUILTIN_MODULES = {
     "files": "autonomos.aam.connectors.files",
     "postgres": "autonomos.aam.connectors.sql",
     "mysql": "autonomos.aam.connectors.sql",
+    "rest": "autonomos.aam.connectors.rest.connector",
+    "salesforce": "autonomos.aam.connectors.rest.salesforce",
+    "hubspot": "autonomos.aam.connectors.rest.hubspot",
+    "airbyte": "autonomos.aam.connectors.airbyte",
 }
 """Provider id -> module that registers it (imported on first use)."""
 
@@ -31,3 +37,12 @@ def connector_class(provider: str) -> type[Connector]:
         return _REGISTRY[provider]
     except KeyError:
         raise NotFound("no connector for this provider", provider=provider) from None
+
+
+def build_connector(provider: str, config: dict[str, Any], credentials: dict[str, Any] | None,
+                    context: ConnectorContext | None = None) -> Connector:
+    """The connector for ``provider``; only connectors that declare ``uses_context`` get the context."""
+    cls = connector_class(provider)
+    if cls.uses_context:
+        return cls(config, credentials, context=context)
+    return cls(config, credentials)

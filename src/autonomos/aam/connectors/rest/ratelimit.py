@@ -1,0 +1,47 @@
+"""A token bucket per connection in Redis, shared by every worker that reads the connection.
+
+One Lua script refills and takes a token atomically. A request that finds the bucket empty
+still reserves its token (the count goes negative) and is told how long to wait, so callers
+queue fairly without polling. Time comes from the caller's clock, which keeps tests free of
+real sleeping. The key lives under the tenant's namespace with a TTL; losing it in a flush
+merely resets the bucket to full.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from autonomos.aam.connectors.rest.clock import Clock
+
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) else now = ts end
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if tokens >= 0 then return '0' end
+return tostring(-tokens / rate)
+"""
+
+
+class TokenBucket:
+    """``per_second`` tokens a second, at most ``burst`` saved up; ``acquire`` waits for one."""
+
+    def __init__(self, client: redis.Redis, key: str, per_second: float, burst: int, clock: Clock) -> None:
+        if per_second <= 0 or burst < 1:
+            raise ValueError("rate_limit needs per_second > 0 and burst >= 1")
+        self.key, self.per_second, self.burst, self.clock = key, per_second, burst, clock
+        self._take = client.register_script(_TAKE)
+        self._ttl_ms = int((burst / per_second + 60) * 1000)
+
+    def acquire(self) -> float:
+        """Take a token, sleeping (through the clock) until it is due; returns the wait."""
+        wait = float(self._take(keys=[self.key], args=[self.per_second, self.burst, self.clock.now(), self._ttl_ms]))
+        if wait > 0:
+            self.clock.sleep(wait)
+        return wait
