@@ -86,6 +86,25 @@ class Settings(BaseSettings):
         validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",
         description="Seconds without a heartbeat after which a running sync is taken over by another worker.",
     )
+    reranker_url: str | None = Field(
+        default=None,
+        validation_alias="AOS_RERANKER_URL",
+        description="Base URL of an OpenAI-compatible API (e.g. https://api.openai.com/v1) for the optional LLM "
+        "reranker of review-tier proposals. Unset: the reranker is off.",
+    )
+    reranker_model: str | None = Field(
+        default=None,
+        validation_alias="AOS_RERANKER_MODEL",
+        description="Chat model the reranker asks; the reranker is on only when this and AOS_RERANKER_URL are set.",
+    )
+    reranker_api_key: SecretStr | None = Field(
+        default=None, validation_alias="AOS_RERANKER_API_KEY", description="Bearer token for the reranker's API."
+    )
+    reranker_usd_per_1k_tokens: float = Field(
+        default=0.0,
+        validation_alias="AOS_RERANKER_USD_PER_1K_TOKENS",
+        description="Price per 1,000 tokens, to record each reranker call's cost in its agent run.",
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", validation_alias="AOS_LOG_FORMAT", description="Log output format of entry points."
     )

@@ -7,6 +7,7 @@ that keep the per-signal evidence behind every candidate.
 from autonomos.dcl.matching.calibration import Thresholds
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, HashedNgramEmbedder, get_embedder
 from autonomos.dcl.matching.matcher import MatcherConfig, match_schemas, propose, render
+from autonomos.dcl.matching.memory import MemoryWeights, Recollection
 from autonomos.dcl.matching.schema_files import SchemaFormatError, load_json
 from autonomos.dcl.matching.scoring import SignalWeights
 from autonomos.dcl.matching.typing import Candidate, DecisionTier, FieldProposal, SourceField, TargetField
@@ -19,6 +20,8 @@ __all__ = [
     "FieldProposal",
     "HashedNgramEmbedder",
     "MatcherConfig",
+    "MemoryWeights",
+    "Recollection",
     "SchemaFormatError",
     "SignalWeights",
     "SourceField",

@@ -25,6 +25,8 @@ class Thresholds:
     auto_value: float = 0.45
     auto_entity_confidence: float = 0.5
     review_score: float = 0.5
+    auto_memory: float = 0.9
+    auto_memory_support: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,10 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
         blockers.append("score below auto threshold")
     if best.score - runner_up < thresholds.auto_margin:
         blockers.append("runner-up too close")
-    if best.signals.get("name", 0.0) < thresholds.auto_name:
+    recalled = _recalled(best, thresholds)
+    if best.signals.get("name", 0.0) < thresholds.auto_name and not recalled:
         blockers.append("name match not strong enough")
-    if best.signals.get("name_explained", 0.0) < thresholds.auto_explained:
+    if best.signals.get("name_explained", 0.0) < thresholds.auto_explained and not recalled:
         blockers.append("a word of the source name has no counterpart")
     if best.signals.get("value", 0.0) < thresholds.auto_value:
         blockers.append("values do not clearly fit")
@@ -61,6 +64,16 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
     if lost_conflict:
         blockers.append("another field of the table claims this target more strongly")
     return ("review", tuple(blockers)) if blockers else ("auto", ())
+
+
+def _recalled(best: Candidate, thresholds: Thresholds) -> bool:
+    """A very close approved example that name or meaning also supports stands in for a strong name match.
+
+    Every other gate (score, margin, values, entity, conflicts) still applies, so memory alone
+    never makes a decision automatic.
+    """
+    support = max(best.signals.get("name", 0.0), best.signals.get("meaning", 0.0))
+    return best.signals.get("memory", 0.0) >= thresholds.auto_memory and support >= thresholds.auto_memory_support
 
 
 def conflict_losers(rankings: Sequence[Ranked]) -> set[int]:

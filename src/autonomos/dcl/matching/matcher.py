@@ -17,6 +17,7 @@ from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_lose
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
+from autonomos.dcl.matching.memory import MemoryWeights, Recollection, memory_matrix, remembered_scores
 from autonomos.dcl.matching.names import split_identifier, split_text
 from autonomos.dcl.matching.schema_files import source_fields, system_name, target_fields
 from autonomos.dcl.matching.scoring import SignalWeights, contextual_scores, field_scores
@@ -44,6 +45,7 @@ class MatcherConfig:
     off_entity: float = 0.75
     off_entity_floor: float = 0.5
     embedder: str = DEFAULT_EMBEDDER
+    memory: MemoryWeights = field(default_factory=MemoryWeights)
 
 
 def match_schemas(
@@ -79,8 +81,13 @@ def propose(
     config: MatcherConfig | None = None,
     embedder: Embedder | None = None,
     knowledge: Knowledge | None = None,
+    memory: Sequence[Recollection] | None = None,
 ) -> list[FieldProposal]:
-    """Rank target fields for every source field and decide a tier for each."""
+    """Rank target fields for every source field and decide a tier for each.
+
+    ``memory`` (approved examples near each field, found by the stateful proposer) adds the
+    `memory` signal; without it the result is exactly the stateless matcher's.
+    """
     config = config or MatcherConfig()
     sources = source_fields(source)
     targets = target_fields(target)
@@ -108,6 +115,9 @@ def propose(
         [sample_terms(f.samples) for f in sources], [description_terms(f.description) for f in targets]
     )
     base = field_scores(name, meaning, value, listed, config.weights)
+    remembered = memory_matrix(sources, targets, memory) if memory is not None else None
+    if remembered is not None:
+        base = remembered_scores(base, remembered, config.memory)
 
     source_table_of_field = np.array([source_tables.index(f.table) for f in sources])
     target_table_of_field = np.array([target_tables.index(f.table) for f in targets])
@@ -133,6 +143,8 @@ def propose(
         "listed_values": listed,
         "context": field_factors,
     }
+    if remembered is not None:
+        signals["memory"] = remembered
     # decisions look at the runner-up, so rank at least two whatever top_k the caller wants
     rankings = [
         Ranked(

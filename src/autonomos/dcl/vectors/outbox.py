@@ -1,6 +1,7 @@
 """The embedding outbox drainer: Postgres changes -> embeddings -> the vector store.
 
-Changes enqueue outbox rows in their own transactions (``sources.enqueue``); this
+Changes enqueue outbox rows in their own transactions (``sources.enqueue``; publishing a
+mapping version calls ``enqueue_mapping_examples``); this
 background job takes pending rows across tenants through the maintenance path with
 ``FOR UPDATE SKIP LOCKED`` (so several drainers can run), builds each item's text from
 Postgres, embeds the batch, writes the store and marks the rows processed. A row that fails
@@ -20,15 +21,35 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.matching.embedders import Embedder
-from autonomos.dcl.vectors.sources import load_items, split_ref
+from autonomos.dcl.vectors.sources import enqueue, example_pairs, load_items, make_ref, split_ref
 from autonomos.dcl.vectors.store import VectorStore
 from autonomos.dcl.vectors.typing import ItemSource, VectorRecord
 from autonomos.errors import AutonomosError
 from autonomos.store.maintenance import MaintenanceDatabase
-from autonomos.store.tables import EmbeddingOutbox
+from autonomos.store.tables import EmbeddingOutbox, MappingVersion
 
 MAX_ATTEMPTS = 5
 """After this many failed attempts a row stays pending for a person to look at (``aos vectors status``)."""
+
+
+def enqueue_mapping_examples(session: Session, tenant_id: uuid.UUID, mapping_version_id: uuid.UUID) -> int:
+    """Queue a just-published mapping version's approved examples for memory, in the caller's transaction.
+
+    Its pairs are upserted; the examples of the mapping's older published versions are
+    deleted, since only the newest published version speaks for the mapping. Returns the rows added.
+    """
+    version = session.scalar(select(MappingVersion).where(MappingVersion.tenant_id == tenant_id,
+                                                          MappingVersion.id == mapping_version_id))
+    if version is None or version.published_at is None:
+        raise AutonomosError("only a published mapping version feeds memory", tenant=tenant_id,
+                             mapping_version=mapping_version_id)
+    older = session.scalars(select(MappingVersion).where(
+        MappingVersion.tenant_id == tenant_id, MappingVersion.mapping_id == version.mapping_id,
+        MappingVersion.id != version.id, MappingVersion.published_at.is_not(None)))
+    stale = [make_ref(old.id, source) for old in older for source, _ in example_pairs(old.fields)]
+    fresh = [make_ref(version.id, source) for source, _ in example_pairs(version.fields)]
+    return enqueue(session, tenant_id, "mapping_example", stale, "delete") + enqueue(
+        session, tenant_id, "mapping_example", fresh)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from autonomos.dcl.matching.texts import source_field_text
 from autonomos.dcl.vectors.exceptions import OutboxItemError
 from autonomos.dcl.vectors.typing import ITEM_KINDS, ItemKind, ItemSource, OutboxAction, ResolvedHit, VectorHit
 from autonomos.store.tables import (
@@ -146,7 +147,7 @@ def _source(session: Session, tenant_id: uuid.UUID, snapshot_ids: list[uuid.UUID
         for spec in snapshot.fields:
             path = spec["name"]
             patterns = [n for n, share in profiles.get(path, {}).get("patterns", {}).items() if share >= 0.5]
-            text = f"{snapshot.stream}.{path} ({spec['type']})" + (f" looks like {', '.join(patterns)}" if patterns else "")
+            text = source_field_text(snapshot.stream, path, spec["type"], patterns, spec.get("description") or "")
             items[path] = ItemSource("source_field", make_ref(snapshot.id, path), text, source_system=provider,
                                      object_type=snapshot.stream, field_name=path,
                                      details={"connection_id": str(snapshot.connection_id),
@@ -156,7 +157,7 @@ def _source(session: Session, tenant_id: uuid.UUID, snapshot_ids: list[uuid.UUID
 
 
 def _examples(session: Session, tenant_id: uuid.UUID, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    """Source -> canonical pairs of published mapping versions."""
+    """Source -> canonical pairs of published mapping versions, embedded by their source side."""
     if not version_ids:
         return {}
     rows = session.execute(
@@ -168,19 +169,18 @@ def _examples(session: Session, tenant_id: uuid.UUID, version_ids: list[uuid.UUI
     found: dict[uuid.UUID, dict[str, ItemSource]] = {}
     for version, mapping, provider in rows:
         items = found.setdefault(version.id, {})
-        for pair in version.fields:
-            source, target = _pair(pair)
-            if source and target:
-                text = f"{mapping.stream}.{source} -> {mapping.canonical_entity}.{target}"
-                items[source] = ItemSource("mapping_example", make_ref(version.id, source), text,
-                                           source_system=provider, object_type=mapping.stream, field_name=source,
-                                           mapping_id=mapping.id,
-                                           details={"canonical_entity": mapping.canonical_entity,
-                                                    "canonical_field": target, "version": version.version})
+        for source, target in example_pairs(version.fields):
+            # the source side only, in the recipe memory queries use; the target is read from the row
+            text = source_field_text(mapping.stream, source)
+            items[source] = ItemSource("mapping_example", make_ref(version.id, source), text,
+                                       source_system=provider, object_type=mapping.stream, field_name=source,
+                                       mapping_id=mapping.id,
+                                       details={"canonical_entity": mapping.canonical_entity,
+                                                "canonical_field": target, "version": version.version})
     return found
 
 
-def _pair(entry: Any) -> tuple[str | None, str | None]:
-    if not isinstance(entry, dict):
-        return None, None
-    return entry.get("source_field"), entry.get("canonical_field")
+def example_pairs(fields: Any) -> list[tuple[str, str]]:
+    """(source field, canonical field) of each complete pair in a mapping version's ``fields``."""
+    return [(f["source_field"], f["canonical_field"]) for f in fields or []
+            if isinstance(f, dict) and f.get("source_field") and f.get("canonical_field")]

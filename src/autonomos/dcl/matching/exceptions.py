@@ -1,0 +1,21 @@
+"""Matching errors.
+
+    AutonomosError
+    └── EngineError
+        └── RerankerError            the reranker's API refused or answered nonsense (cause chained)
+            └── RerankerUnavailable  it could not be reached, or kept answering 429/5xx (transient)
+"""
+
+from __future__ import annotations
+
+from autonomos.errors import EngineError
+
+
+class RerankerError(EngineError):
+    """Raised by the LLM reranker for a failed call; the proposal it was reranking stays as it was."""
+
+
+class RerankerUnavailable(RerankerError):
+    """Raised when the reranker's API cannot be reached or stays overloaded after retries."""
+
+    transient = True
