@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from autonomos.cli import admin, connection, engines, sync
+from autonomos.cli.eval_cmd import eval_command
 from autonomos.cli.match_cmd import match
 from autonomos.cli import ontology, vectors
+from autonomos.cli import mapping, records, review
 
 app = typer.Typer(name="aos", help="AutonomOS AAM/DCL: connect sources, land records, map them to a canonical ontology.",
                   no_args_is_help=True, add_completion=False)
@@ -19,12 +21,18 @@ app.add_typer(sync.sync_app, name="sync")
 app.add_typer(sync.quarantine_app, name="quarantine")
 app.add_typer(ontology.ontology_app, name="ontology")
 app.add_typer(vectors.vectors_app, name="vectors")
+app.add_typer(review.review_app, name="review")
+app.add_typer(mapping.mapping_app, name="mapping")
+app.add_typer(records.events_app, name="events")
+app.add_typer(records.records_app, name="records")
+app.command("propose")(review.propose)
 app.command("worker")(sync.worker)
 app.command("scheduler")(sync.scheduler)
 app.command("migrate")(engines.migrate)
 app.command("doctor")(engines.doctor)
 app.command("demo")(engines.demo)
 app.command("match")(match)
+app.command("eval")(eval_command)
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ def ephemeral_duckdb(
         config["threads"] = threads
     conn = duckdb.connect(":memory:", config=config)
     try:
+        # Timestamps without an offset mean UTC, whatever the machine's zone (transforms rely on it).
+        conn.execute("SET TimeZone = 'UTC'")
         if not allow_file_access:
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")

@@ -74,6 +74,18 @@ def ensure_tenant(rt: Runtime, slug: str, name: str | None = None, *, actor: str
         return create_tenant(rt, slug, name, actor=actor)
 
 
+def update_settings(rt: Runtime, slug_or_id: str, changes: dict, *, actor: str) -> dict:
+    """Merge ``changes`` into a tenant's settings (concurrency limit, match keys, source precedence)."""
+    tenant = find_tenant(rt, slug_or_id)
+    with maintenance_database(rt).session() as session:
+        row = session.scalar(select(Tenant).where(Tenant.id == tenant.id).with_for_update())
+        before = dict(row.settings or {})
+        row.settings = {**before, **changes}
+        audit.record_platform(session, row.id, actor=actor, action="tenant.settings", before=before,
+                              after=row.settings)
+        return dict(row.settings)
+
+
 @dataclass(frozen=True)
 class PurgeReport:
     tenant: TenantInfo

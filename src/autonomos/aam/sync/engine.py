@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import select
 
 from autonomos.aam.connectors.base import BadRecord, RecordMessage, StateMessage, StreamSpec
-from autonomos.aam.connectors.registry import connector_class
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.notifications import publish
 from autonomos.services import connections as connection_service
+from autonomos.services.apply import apply_connection
 from autonomos.services.runtime import Runtime
 from autonomos.store.tables import StreamState
 
@@ -59,7 +59,7 @@ class RunExecutor:
         tenant, run = self.run.tenant_id, self.run
         info = connection_service.get_connection(self.rt, tenant, str(run.connection_id))
         credentials = connection_service.connection_credentials(self.rt, tenant, str(run.connection_id))
-        connector = connector_class(info.provider)(info.config, credentials)
+        connector = connection_service.build_connector(self.rt, tenant, info, credentials)
         self._publish("sync.started", {"connection": info.name, "attempt": run.attempts})
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
@@ -86,6 +86,7 @@ class RunExecutor:
             connector.close()
         self._finish("succeeded")
         self._publish("sync.completed", self._counts())
+        apply_connection(self.rt, self.run.tenant_id, self.run.connection_id, self.run.streams)  # DCL hook
         return "succeeded"
 
     def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:

@@ -1,6 +1,7 @@
 """Every table of the system of record, grouped by concern. Importing this package
 registers them all on ``Base.metadata`` (Alembic's env and the tests rely on that)."""
 
+from autonomos.store.tables.apply import ApplyRun, ApplyStaging
 from autonomos.store.tables.canonical import (
     CanonicalEvent,
     CanonicalRecord,
@@ -34,6 +35,8 @@ from autonomos.store.tables.tenancy import ApiKey, PlatformAuditLog, Tenant, Use
 __all__ = [
     "AgentRun",
     "ApiKey",
+    "ApplyRun",
+    "ApplyStaging",
     "AuditLog",
     "CanonicalEvent",
     "CanonicalRecord",

@@ -1,0 +1,141 @@
+"""Mapping versions: publish (from the review queue or explicit fields), rollback, diff, list.
+
+Publishing writes the immutable version, its audit row and the outbox rows that feed the
+matcher's memory in one tenant transaction; the backfill (apply from landed raw records)
+runs afterwards in its own batches, so a long backfill never holds the publish open.
+Rollback publishes a new version whose content is an older one's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from autonomos.dcl.apply import ApplyReport
+from autonomos.dcl.mappings import review as queue
+from autonomos.dcl.mappings import versions
+from autonomos.dcl.mappings.exceptions import MappingError
+from autonomos.dcl.vectors.outbox import enqueue_mapping_examples
+from autonomos.errors import NotFound
+from autonomos.services import audit
+from autonomos.services.apply import apply_and_resolve
+from autonomos.services.ontology import ontology_version
+from autonomos.services.runtime import Runtime
+from autonomos.store.tables import Connection, Mapping, MappingVersion
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: uuid.UUID
+    mapping_id: uuid.UUID
+    connection: str
+    stream: str
+    entity: str
+    version: int
+    fields: list
+    rollback_of: uuid.UUID | None
+    published_by: str | None
+    published_at: object
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: VersionInfo
+    created: bool
+    applied: ApplyReport | None
+
+
+def _info(row: MappingVersion, mapping: Mapping, connection: str) -> VersionInfo:
+    return VersionInfo(row.id, mapping.id, connection, mapping.stream, mapping.canonical_entity, row.version,
+                       row.fields, row.rollback_of, row.published_by, row.published_at)
+
+
+def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, entity: str, fields: list[dict],
+                   *, actor: str, apply: bool = True, rollback_of: uuid.UUID | None = None) -> PublishResult:
+    """Publish ``fields`` as the next version of (connection, stream, entity) and backfill it."""
+    ontology = ontology_version(rt, tenant_id)
+    with rt.db.tenant(tenant_id) as session:
+        connection_id = queue.connection_id(session, tenant_id, connection)
+        mapping = versions.lock_mapping(session, tenant_id, connection_id, stream, entity)
+        before = versions.current_version(session, tenant_id, mapping.id)
+        row, created = versions.publish(session, tenant_id, mapping, ontology.version_id, fields, actor=actor,
+                                        rollback_of=rollback_of)
+        if created:
+            audit.record(session, tenant_id, actor=actor, action="mapping.rollback" if rollback_of else "mapping.publish",
+                         target_type="mapping_version", target_id=row.id,
+                         before={"version": before.version, "fields": before.fields} if before else None,
+                         after={"connection": connection, "stream": stream, "entity": entity, "version": row.version,
+                                "fields": row.fields, "rollback_of": str(rollback_of) if rollback_of else None})
+            enqueue_mapping_examples(session, tenant_id, row.id)
+        info = _info(row, mapping, connection)
+    report = None
+    if apply and created:
+        report = apply_and_resolve(rt, tenant_id, row.id, trigger="rollback" if rollback_of else "publish")
+    return PublishResult(info, created, report)
+
+
+def publish_reviewed(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, *, actor: str,
+                     apply: bool = True) -> list[PublishResult]:
+    """Publish the accepted fields of a stream's review queue, one version per canonical entity."""
+    with rt.db.tenant(tenant_id) as session:
+        connection_id = queue.connection_id(session, tenant_id, connection)
+        by_entity = queue.accepted_fields(session, tenant_id, connection_id, stream)
+    if not by_entity:
+        raise MappingError("no accepted proposals to publish", tenant=tenant_id, connection=connection, stream=stream)
+    return [publish_fields(rt, tenant_id, connection, stream, entity, fields, actor=actor, apply=apply)
+            for entity, fields in sorted(by_entity.items())]
+
+
+def rollback(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, entity: str, to_version: int, *,
+             actor: str) -> PublishResult:
+    """Publish a new version with the content of ``to_version``."""
+    old = get_version(rt, tenant_id, connection, stream, entity, to_version)
+    result = publish_fields(rt, tenant_id, connection, stream, entity, old.fields, actor=actor, rollback_of=old.id)
+    if not result.created:
+        raise MappingError(f"version {to_version} is already the current content", tenant=tenant_id,
+                           connection=connection, stream=stream, entity=entity)
+    return result
+
+
+def _mapping(session, tenant_id: uuid.UUID, connection: str, stream: str, entity: str) -> Mapping:
+    connection_id = queue.connection_id(session, tenant_id, connection)
+    found = session.scalar(select(Mapping).where(Mapping.tenant_id == tenant_id, Mapping.connection_id == connection_id,
+                                                 Mapping.stream == stream, Mapping.canonical_entity == entity))
+    if found is None:
+        raise NotFound("no such mapping", tenant=tenant_id, connection=connection, stream=stream, entity=entity)
+    return found
+
+
+def get_version(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, entity: str,
+                version: int | None = None) -> VersionInfo:
+    """A version (default: the current one) of a mapping."""
+    with rt.db.tenant(tenant_id) as session:
+        mapping = _mapping(session, tenant_id, connection, stream, entity)
+        row = (versions.get_version(session, tenant_id, mapping.id, version) if version is not None
+               else versions.current_version(session, tenant_id, mapping.id))
+        if row is None:
+            raise NotFound("the mapping has no published version", tenant=tenant_id, mapping=mapping.id)
+        return _info(row, mapping, connection)
+
+
+def diff_versions(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, entity: str, old: int,
+                  new: int | None = None) -> list[dict]:
+    """What changed between two versions (default: ``old`` against the current one)."""
+    before = get_version(rt, tenant_id, connection, stream, entity, old)
+    after = get_version(rt, tenant_id, connection, stream, entity, new)
+    return versions.diff(before.fields, after.fields)
+
+
+def list_versions(rt: Runtime, tenant_id: uuid.UUID, connection: str | None = None) -> list[VersionInfo]:
+    """Every mapping version of the tenant (or of one connection), newest last per mapping."""
+    with rt.db.tenant(tenant_id) as session:
+        query = (select(MappingVersion, Mapping, Connection.name)
+                 .join(Mapping, (Mapping.tenant_id == MappingVersion.tenant_id) & (Mapping.id == MappingVersion.mapping_id))
+                 .join(Connection, (Connection.tenant_id == Mapping.tenant_id) & (Connection.id == Mapping.connection_id))
+                 .where(MappingVersion.tenant_id == tenant_id)
+                 .order_by(Connection.name, Mapping.stream, Mapping.canonical_entity, MappingVersion.version))
+        if connection is not None:
+            query = query.where(Mapping.connection_id == queue.connection_id(session, tenant_id, connection))
+        return [_info(row, mapping, name) for row, mapping, name in session.execute(query)]

@@ -1,0 +1,107 @@
+"""What consumers read: canonical events by resumable cursor, current records, unified views.
+
+The cursor is an event's ``seq`` (an identity column): a consumer stores the last ``seq`` it
+processed and asks for events after it. Events commit with their records in one transaction,
+so a cursor never skips an event of a committed change. (Identity values are handed out
+before commit, so a reader racing a concurrent apply could see seq 12 before seq 11 commits;
+apply batches of one mapping are serialised by an advisory lock, and consumers that need
+strict completeness across concurrent applies re-read a short window behind their cursor.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
+from autonomos.dcl.mappings.review import connection_id
+from autonomos.errors import NotFound
+from autonomos.services.runtime import Runtime
+from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog, Connection, Tenant
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    next_cursor: int
+
+
+def _envelope(e: CanonicalEvent) -> dict[str, Any]:
+    return {"seq": e.seq, "id": str(e.id), "tenant_id": str(e.tenant_id), "entity": e.entity, "op": e.op,
+            "record_id": str(e.record_id), "data": e.data, "unknown_fields": e.unknown_fields,
+            "source_system": e.source_system, "connection_id": str(e.connection_id), "stream": e.stream,
+            "record_key": e.record_key, "raw_record_id": e.raw_record_id, "schema_fingerprint": e.schema_fingerprint,
+            "mapping_version_id": str(e.mapping_version_id), "emitted_at": e.emitted_at.isoformat(),
+            "trace_id": e.trace_id}
+
+
+def read_events(rt: Runtime, tenant_id: uuid.UUID, *, entity: str | None = None, after: int = 0,
+                limit: int = 100) -> EventPage:
+    """Events with ``seq`` above ``after`` in order; ``next_cursor`` is where to resume."""
+    with rt.db.tenant(tenant_id) as session:
+        query = (select(CanonicalEvent).where(CanonicalEvent.tenant_id == tenant_id, CanonicalEvent.seq > after)
+                 .order_by(CanonicalEvent.seq).limit(limit))
+        if entity:
+            query = query.where(CanonicalEvent.entity == entity)
+        events = [_envelope(e) for e in session.scalars(query)]
+    return EventPage(events, events[-1]["seq"] if events else after)
+
+
+def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: str | None = None,
+                 where: dict[str, str] | None = None, include_deleted: bool = False,
+                 limit: int = 50) -> list[dict[str, Any]]:
+    """Current canonical records of an entity, filtered by connection and field values."""
+    with rt.db.tenant(tenant_id) as session:
+        query = (select(CanonicalRecord, Connection.name)
+                 .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
+                       & (Connection.id == CanonicalRecord.connection_id))
+                 .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity)
+                 .order_by(Connection.name, CanonicalRecord.record_key).limit(limit))
+        if connection:
+            query = query.where(CanonicalRecord.connection_id == connection_id(session, tenant_id, connection))
+        for name, value in (where or {}).items():
+            query = query.where(CanonicalRecord.data[name].astext == value)
+        if not include_deleted:
+            query = query.where(CanonicalRecord.is_deleted.is_(False))
+        return [_record(r, name) for r, name in session.execute(query)]
+
+
+def _record(r: CanonicalRecord, connection: str) -> dict[str, Any]:
+    return {"id": str(r.id), "entity": r.entity, "connection": connection, "stream": r.stream,
+            "record_key": r.record_key, "data": r.data, "is_deleted": r.is_deleted, "version": r.version,
+            "mapping_version_id": str(r.mapping_version_id), "updated_at": r.updated_at.isoformat()}
+
+
+def show_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict[str, Any]:
+    """One record with its change history and its unified view across sources."""
+    with rt.db.tenant(tenant_id) as session:
+        row = session.execute(
+            select(CanonicalRecord, Connection.name)
+            .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
+                  & (Connection.id == CanonicalRecord.connection_id))
+            .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.id == record_id)).one_or_none()
+        if row is None:
+            raise NotFound("no such canonical record", tenant=tenant_id, record=record_id)
+        history = [{"event_id": str(c.event_id), "before": c.before, "after": c.after, "diff": c.diff,
+                    "at": c.changed_at.isoformat()}
+                   for c in session.scalars(select(ChangeLog).where(ChangeLog.tenant_id == tenant_id,
+                                                                    ChangeLog.record_id == record_id)
+                                            .order_by(ChangeLog.id))]
+        view = unified(session, tenant_id, row[0].entity, record_id, _precedence(session, tenant_id))
+    return {**_record(*row), "history": history, "unified": view}
+
+
+def unified_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, limit: int = 5) -> list[UnifiedRecord]:
+    """Unified views of the entity's linked clusters, largest first."""
+    with rt.db.tenant(tenant_id) as session:
+        precedence = _precedence(session, tenant_id)
+        return [unified(session, tenant_id, entity, ids[0], precedence)
+                for ids in linked_clusters(session, tenant_id, entity)[:limit]]
+
+
+def _precedence(session, tenant_id: uuid.UUID) -> list[str]:
+    settings = session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
+    return list(settings.get("source_precedence", []))

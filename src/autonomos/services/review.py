@@ -1,0 +1,163 @@
+"""Proposals and their review: run the matcher over a landed stream, list and decide the queue.
+
+``propose_stream`` profiles the stream's landed records (schema snapshot), builds the
+matcher's source schema from it (fields, types, sample values) and targets the tenant's
+current ontology version; the run is an ``agent_runs`` row (kind ``matcher``) with inputs,
+outputs and duration. Every decision is audited in the transaction that records it; the
+decisions reach the matcher's memory when they are published (approved pairs become
+mapping examples in the embedding outbox).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from autonomos.dcl.mappings import review as queue
+from autonomos.dcl.matching import DEFAULT_EMBEDDER, propose
+from autonomos.services import audit
+from autonomos.services.ontology import ontology_version
+from autonomos.services.profiling import profile_stream
+from autonomos.services.runtime import Runtime
+from autonomos.store.tables import AgentRun, Connection, MappingProposal, Review
+
+AUTO_ACTOR = "system:accept-auto"
+
+
+@dataclass(frozen=True)
+class ProposalInfo:
+    id: uuid.UUID
+    stream: str
+    source_field: str
+    decision: str
+    status: str
+    top_score: float | None
+    candidates: list[dict[str, Any]]
+    evidence: dict[str, Any]
+    reviews: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProposeResult:
+    agent_run_id: uuid.UUID
+    stored: int
+    already_decided: int
+    by_decision: dict[str, int]
+
+
+def _info(row: MappingProposal, reviews: list[Review] | None = None) -> ProposalInfo:
+    return ProposalInfo(row.id, row.stream, row.source_field, row.decision, row.status, row.top_score, row.candidates,
+                        row.evidence, [{"actor": r.actor, "action": r.action, "entity": r.canonical_entity,
+                                        "field": r.canonical_field, "transform": r.transform, "comment": r.comment,
+                                        "at": r.created_at.isoformat()} for r in reviews or []])
+
+
+def propose_stream(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, *, actor: str) -> ProposeResult:
+    """Profile a landed stream, match it to the current ontology and store the proposals."""
+    snapshot = profile_stream(rt, tenant_id, connection, stream)
+    ontology = ontology_version(rt, tenant_id)
+    with rt.db.tenant(tenant_id) as session:
+        connection_id = queue.connection_id(session, tenant_id, connection)
+        provider = session.scalar(select(Connection.provider_id).where(Connection.tenant_id == tenant_id,
+                                                                       Connection.id == connection_id))
+    source = queue.source_schema(provider or "", stream, dict(snapshot.profile))
+    started = time.perf_counter()
+    proposals = propose(source, dict(ontology.content))
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    types = {(t["name"], f["name"]): f.get("type", "string") for t in ontology.content["tables"] for f in t["fields"]}
+    by_decision: dict[str, int] = {}
+    for p in proposals:
+        by_decision[p.decision] = by_decision.get(p.decision, 0) + 1
+    with rt.db.tenant(tenant_id) as session:
+        run = AgentRun(id=uuid.uuid4(), tenant_id=tenant_id, kind="matcher", model=DEFAULT_EMBEDDER, status="succeeded",
+                       inputs={"connection": connection, "stream": stream, "snapshot_id": str(snapshot.id),
+                               "fingerprint": snapshot.fingerprint, "ontology_version": ontology.version,
+                               "fields": len(source["tables"][0]["fields"]), "actor": actor},
+                       outputs={"proposals": len(proposals), "by_decision": by_decision},
+                       duration_ms=duration_ms, finished_at=func.now())
+        session.add(run)
+        session.flush()
+        stored, decided = queue.store_proposals(session, tenant_id, connection_id, stream, proposals,
+                                                agent_run_id=run.id, profile=dict(snapshot.profile), types=types)
+    return ProposeResult(run.id, stored, decided, by_decision)
+
+
+def list_queue(rt: Runtime, tenant_id: uuid.UUID, *, connection: str | None = None, stream: str | None = None,
+               status: str | None = "open") -> list[ProposalInfo]:
+    """Proposals (default: the open ones), by connection and stream, best score first."""
+    with rt.db.tenant(tenant_id) as session:
+        query = select(MappingProposal).where(MappingProposal.tenant_id == tenant_id,
+                                              MappingProposal.status != "superseded")
+        if status:
+            query = query.where(MappingProposal.status == status)
+        if connection:
+            query = query.where(MappingProposal.connection_id == queue.connection_id(session, tenant_id, connection))
+        if stream:
+            query = query.where(MappingProposal.stream == stream)
+        query = query.order_by(MappingProposal.stream, MappingProposal.top_score.desc().nulls_last(),
+                               MappingProposal.source_field)
+        return [_info(row) for row in session.scalars(query)]
+
+
+def show(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID) -> ProposalInfo:
+    with rt.db.tenant(tenant_id) as session:
+        row = queue.get_proposal(session, tenant_id, proposal_id)
+        reviews = list(session.scalars(select(Review).where(Review.tenant_id == tenant_id,
+                                                            Review.proposal_id == row.id).order_by(Review.created_at)))
+        return _info(row, reviews)
+
+
+def review(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, action: str, *, actor: str,
+           field: str | None = None, transform: Any = None, comment: str | None = None) -> ProposalInfo:
+    """approve | reject | edit one proposal (``field`` may be ``entity.field``)."""
+    with rt.db.tenant(tenant_id) as session:
+        row = queue.get_proposal(session, tenant_id, proposal_id)
+        before = {"status": row.status}
+        decision = queue.decide(session, tenant_id, row, action, actor=actor, field=field, transform=transform,
+                                comment=comment)
+        audit.record(session, tenant_id, actor=actor, action=f"review.{action}", target_type="mapping_proposal",
+                     target_id=row.id, before=before,
+                     after={"status": row.status, "source_field": row.source_field,
+                            "entity": decision.canonical_entity, "field": decision.canonical_field,
+                            "transform": decision.transform, "comment": comment})
+        return _info(row)
+
+
+def accept_auto(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str | None = None, *,
+                actor: str) -> list[ProposalInfo]:
+    """Accept every open ``auto``-tier proposal of a connection (or stream) with its top candidate."""
+    with rt.db.tenant(tenant_id) as session:
+        query = select(MappingProposal).where(
+            MappingProposal.tenant_id == tenant_id, MappingProposal.status == "open",
+            MappingProposal.decision == "auto",
+            MappingProposal.connection_id == queue.connection_id(session, tenant_id, connection)).with_for_update()
+        if stream:
+            query = query.where(MappingProposal.stream == stream)
+        accepted = []
+        for row in session.scalars(query):
+            decision = queue.decide(session, tenant_id, row, "accept-auto", actor=AUTO_ACTOR)
+            audit.record(session, tenant_id, actor=actor, action="review.accept-auto", target_type="mapping_proposal",
+                         target_id=row.id, before={"status": "open"},
+                         after={"status": row.status, "source_field": row.source_field,
+                                "entity": decision.canonical_entity, "field": decision.canonical_field,
+                                "score": row.top_score})
+            accepted.append(_info(row))
+        return accepted
+
+
+def reject_open(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, *, actor: str) -> int:
+    """Reject whatever is still open in a stream's queue (what a person does after reviewing the rest)."""
+    with rt.db.tenant(tenant_id) as session:
+        ids = list(session.scalars(select(MappingProposal.id).where(
+            MappingProposal.tenant_id == tenant_id, MappingProposal.status == "open", MappingProposal.stream == stream,
+            MappingProposal.connection_id == queue.connection_id(session, tenant_id, connection))))
+        for proposal_id in ids:
+            row = queue.get_proposal(session, tenant_id, proposal_id)
+            queue.decide(session, tenant_id, row, "reject", actor=actor)
+            audit.record(session, tenant_id, actor=actor, action="review.reject", target_type="mapping_proposal",
+                         target_id=row.id, before={"status": "open"}, after={"status": "rejected"})
+        return len(ids)

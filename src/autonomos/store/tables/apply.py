@@ -1,0 +1,56 @@
+"""Applying mapping versions: apply runs (bulk movement is recorded per run, not per row)
+and the apply's COPY target."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKeyConstraint, Index, Integer, PrimaryKeyConstraint
+from sqlalchemy import String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from autonomos.store.base import Base, TableScope, TenantOwned, new_id_column, utcnow_column
+
+
+class ApplyRun(TenantOwned, Base):
+    """One application of a mapping version to landed records: a backfill after a publish or
+    rollback, or the records a sync landed. ``high_water`` is the highest raw record id it saw,
+    where the next incremental apply of the mapping starts."""
+
+    __tablename__ = "apply_runs"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "mapping_id"], ["mappings.tenant_id", "mappings.id"], ondelete="CASCADE"),
+        Index(None, "tenant_id", "mapping_id", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id_column()
+    mapping_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    mapping_version_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    trigger: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="running")
+    counts: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    high_water: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = utcnow_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApplyStaging(Base):
+    """COPY target of the apply: transformed rows of one micro-batch. Never holds a committed row."""
+
+    __tablename__ = "apply_staging"
+    __scope__: TableScope = "staging"
+    __table_args__ = (PrimaryKeyConstraint("batch_id", "seq"), {"prefixes": ["UNLOGGED"]})
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    record_key: Mapped[str] = mapped_column(Text, nullable=False)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    data: Mapped[str | None] = mapped_column(Text)
+    """Canonical JSON text; parsed into JSONB only for records whose output changed."""
+    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
