@@ -59,6 +59,8 @@ def doctor() -> None:
 
 def demo() -> None:
     """Run the end-to-end demo on bundled data and print a report."""
+    import json
+
     with runtime() as rt:
         report = demo_service.run_demo(rt)
         console.rule("AutonomOS demo")
@@ -66,9 +68,16 @@ def demo() -> None:
                       + (f" (pgvector store skipped: {report.migration.vectors_skipped_reason})"
                          if report.migration.vectors_skipped_reason else ""))
         console.print(f"tenant: {report.tenant.slug} ({report.tenant.id})")
-        c = report.connection
-        console.print(f"connection: {c.name} \\[{c.provider}] credentials stored encrypted: {c.has_credentials}")
         console.print(table("engines", ["check", "status", "detail", "fix"],
                             [[k.name, STATUS_STYLE[k.status], k.detail, k.fix] for k in report.checks]))
-        console.print(table(f"rows visible to tenant '{report.tenant.slug}'", ["table", "rows"],
-                            [[name, n] for name, n in report.row_counts.items()]))
+        console.print(table("counts per stage", ["stage", "count"], [[k, v] for k, v in report.stages.items()]))
+        console.print(table("mapping decisions", ["source", "field", "tier", "status", "best candidate", "score"], [
+            [f"{d['connection']}/{d['stream']}", d["source_field"], d["tier"], d["status"], d["target"],
+             f"{d['score']:.2f}" if d["score"] is not None else ""] for d in report.decisions]))
+        console.print(table("quarantined records", ["stage", "stream", "key", "reason"],
+                            [[q["stage"], q["stream"], q["record_key"], q["reason"]] for q in report.quarantined]))
+        for view in report.unified:
+            console.print(table(f"unified account {view.id} ({', '.join(m['connection'] for m in view.members)})",
+                                ["field", "value", "from"],
+                                [[k, json.dumps(v), f"{view.sources[k]['connection']}/{view.sources[k]['record_key']}"]
+                                 for k, v in view.data.items()]))

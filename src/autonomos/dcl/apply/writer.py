@@ -25,10 +25,12 @@ _WRITE = text(
         FROM apply_staging WHERE batch_id = :batch AND error IS NULL
     ), cur AS MATERIALIZED (
         SELECT s.*, c.id AS existing_id, c.data AS before, c.is_deleted AS was_deleted
-        -- Record ids are deterministic, so the current record is one primary-key probe (OFFSET 0
-        -- keeps it a per-row probe whatever the planner believes about table sizes).
+        -- One probe of the natural key: every column of the only tenant-leading index of
+        -- canonical_records is bound, so no statistics (stale on a fast-growing table) can
+        -- talk the planner into scanning a tenant's records per row (OFFSET 0: keep it a probe).
         FROM s LEFT JOIN LATERAL (SELECT id, data, is_deleted FROM canonical_records
-                                  WHERE id = s.record_id OFFSET 0) c ON true
+                                  WHERE tenant_id = :tenant AND entity = :entity AND connection_id = :connection
+                                    AND stream = :stream AND record_key = s.record_key OFFSET 0) c ON true
     ), changed AS MATERIALIZED (
         SELECT cur.*, coalesce(existing_id, record_id) AS rid,
                CASE WHEN existing_id IS NULL OR was_deleted THEN NULL ELSE before END AS old
@@ -43,7 +45,10 @@ _WRITE = text(
                coalesce(ch.data, '{}'::jsonb),
                CASE WHEN ch.is_deleted THEN '{}'::jsonb ELSE r.payload - CAST(:mapped AS text[]) END,
                :source_system, :connection, :stream, ch.record_key, ch.raw_record_id, :fingerprint, :version, :trace
-        FROM changed ch CROSS JOIN LATERAL (SELECT payload FROM raw_records WHERE id = ch.raw_record_id OFFSET 0) r
+        FROM changed ch CROSS JOIN LATERAL (
+            SELECT payload FROM raw_records  -- every indexed column bound: any index the planner picks is a probe
+            WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
+              AND record_key = ch.record_key AND id = ch.raw_record_id OFFSET 0) r
         ORDER BY ch.seq
         ON CONFLICT (id) DO NOTHING
         RETURNING e.id

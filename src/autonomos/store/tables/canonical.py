@@ -54,10 +54,9 @@ class CanonicalRecord(TenantOwned, Base):
     """The current canonical state of one source record in one entity."""
 
     __tablename__ = "canonical_records"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "entity", "connection_id", "stream", "record_key"),
-        Index(None, "tenant_id", "entity", "updated_at"),
-    )
+    # The natural key is the only tenant-leading index: apply probes it with every column bound,
+    # so a second (tenant, entity, ...) index could only ever be a wrong plan for that probe.
+    __table_args__ = (UniqueConstraint("tenant_id", "entity", "connection_id", "stream", "record_key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     entity: Mapped[str] = mapped_column(String(64), nullable=False)

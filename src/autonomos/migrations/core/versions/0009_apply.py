@@ -1,4 +1,5 @@
-"""Apply: apply runs, the apply's staging table, and indexes the apply and consumers read by.
+"""Apply: apply runs, the apply's staging table; canonical records keep their natural key as
+their only tenant-leading index (apply probes it per record).
 
 Revision ID: 0009
 Revises: 0008
@@ -56,6 +57,7 @@ def upgrade() -> None:
         info={"scope": "staging"},
         prefixes=["UNLOGGED"],
     )
+    op.drop_index("ix_canonical_records_tenant_id_entity_updated_at", table_name="canonical_records")
     helpers.protect_tenant_tables("apply_runs")
     roles = helpers.current_roles()
     # No RLS on purpose (COPY cannot target an RLS table); rows never outlive their transaction.
@@ -63,6 +65,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_canonical_records_tenant_id_entity_updated_at", "canonical_records",
+                    ["tenant_id", "entity", "updated_at"], unique=False)
     op.drop_table("apply_staging")
     op.drop_index(op.f("ix_apply_runs_tenant_id_mapping_id_started_at"), table_name="apply_runs")
     op.drop_table("apply_runs")

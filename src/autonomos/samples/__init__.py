@@ -1,0 +1,1 @@
+"""Sample data the project generates itself (deterministic), used by the demo."""
