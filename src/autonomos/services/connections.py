@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from autonomos.errors import Conflict, NotFound, SecretsError
 from autonomos.services import audit
 from autonomos.services.runtime import Runtime
+from autonomos.store.lookups import load_connection
 from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Connection, Provider
 
@@ -149,15 +150,7 @@ def delete_connection(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, act
 
 
 def _load(session: Session, tenant_id: uuid.UUID, connection: str) -> Connection:
-    condition = Connection.name == connection
-    try:
-        condition = condition | (Connection.id == uuid.UUID(connection))
-    except ValueError:
-        pass
-    row = session.scalar(select(Connection).where(Connection.tenant_id == tenant_id, condition))
-    if row is None:
-        raise NotFound("no such connection", tenant=tenant_id, connection=connection)
-    return row
+    return load_connection(session, tenant_id, connection)
 
 
 def _cache(rt: Runtime, info: ConnectionInfo) -> None:

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from autonomos.dcl.profiling import SnapshotInfo, profile_records, store_snapshot
+from autonomos.store.lookups import load_connection
 from autonomos.errors import NotFound
 from autonomos.services.runtime import Runtime
-from autonomos.store.tables import Connection, RawRecord
+from autonomos.store.tables import RawRecord
 
 DEFAULT_SAMPLE = 10_000
 
@@ -42,12 +43,4 @@ def profile_stream(
 
 
 def _connection_id(session, tenant_id: uuid.UUID, connection: str) -> uuid.UUID:
-    condition = Connection.name == connection
-    try:
-        condition = condition | (Connection.id == uuid.UUID(connection))
-    except ValueError:
-        pass
-    found = session.scalar(select(Connection.id).where(Connection.tenant_id == tenant_id, condition))
-    if found is None:
-        raise NotFound("no such connection", tenant=tenant_id, connection=connection)
-    return found
+    return load_connection(session, tenant_id, connection).id

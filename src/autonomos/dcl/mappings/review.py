@@ -21,23 +21,16 @@ from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.mappings.transforms import normalise_steps
 from autonomos.dcl.mappings.typing import FieldMapping, TransformStep
 from autonomos.dcl.matching import FieldProposal
+from autonomos.store.lookups import load_connection
 from autonomos.errors import NotFound
-from autonomos.store.tables import Connection, MappingProposal, Review
+from autonomos.store.tables import MappingProposal, Review
 
 PROFILE_KEYS = ("type", "null_share", "distinct", "min", "max", "patterns", "top_values")
 
 
 def connection_id(session: Session, tenant_id: uuid.UUID, connection: str) -> uuid.UUID:
     """A connection named by name or id."""
-    condition = Connection.name == connection
-    try:
-        condition = condition | (Connection.id == uuid.UUID(connection))
-    except ValueError:
-        pass
-    found = session.scalar(select(Connection.id).where(Connection.tenant_id == tenant_id, condition))
-    if found is None:
-        raise NotFound("no such connection", tenant=tenant_id, connection=connection)
-    return found
+    return load_connection(session, tenant_id, connection).id
 
 
 def source_schema(system: str, stream: str, profile: dict[str, Any]) -> dict[str, Any]:
