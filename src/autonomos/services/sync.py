@@ -68,34 +68,37 @@ def _active_run(session, tenant_id: uuid.UUID, connection_id: str) -> SyncRun:
     return row
 
 
-def cancel_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, actor: str) -> runs.RunInfo:
-    """Cancel the active run: at once if it is not running, between batches if it is."""
+def _steer(rt: Runtime, tenant_id: uuid.UUID, connection: str, control: str, actor: str, at_once) -> runs.RunInfo:
+    """Ask the running worker for ``control`` between batches, or apply ``at_once`` to a run
+    that is not running; audited either way."""
     info = get_connection(rt, tenant_id, connection)
     with rt.db.tenant(tenant_id) as session:
         row = _active_run(session, tenant_id, info.id)
         if row.status == "running":
-            row.control = "cancel"
+            row.control = control
         else:
-            runs.finish(session, tenant_id, row.id, "cancelled")
-        audit.record(session, tenant_id, actor=actor, action="sync.cancel", target_type="sync_run", target_id=row.id)
+            at_once(session, row)
+        audit.record(session, tenant_id, actor=actor, action=f"sync.{control}", target_type="sync_run",
+                     target_id=row.id)
         session.flush()
         session.refresh(row)
         return runs.info(row)
+
+
+def cancel_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, actor: str) -> runs.RunInfo:
+    """Cancel the active run: at once if it is not running, between batches if it is."""
+    return _steer(rt, tenant_id, connection, "cancel", actor,
+                  lambda session, row: runs.finish(session, tenant_id, row.id, "cancelled"))
 
 
 def pause_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, actor: str) -> runs.RunInfo:
     """Pause the active run (a pending one pauses at once); ``resume`` continues from its checkpoint."""
-    info = get_connection(rt, tenant_id, connection)
-    with rt.db.tenant(tenant_id) as session:
-        row = _active_run(session, tenant_id, info.id)
-        if row.status == "running":
-            row.control = "pause"
-        elif row.status == "pending":
+
+    def pause_now(session, row: SyncRun) -> None:
+        if row.status == "pending":
             row.status = "paused"
-        audit.record(session, tenant_id, actor=actor, action="sync.pause", target_type="sync_run", target_id=row.id)
-        session.flush()
-        session.refresh(row)
-        return runs.info(row)
+
+    return _steer(rt, tenant_id, connection, "pause", actor, pause_now)
 
 
 def resume_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, actor: str) -> runs.RunInfo:
