@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         validation_alias="AOS_SYNC_BATCH_SIZE",
         description="Records per landing micro-batch (one transaction, one checkpoint at most).",
     )
+    sync_writers: int = Field(
+        default=2,
+        validation_alias="AOS_SYNC_WRITERS",
+        description="Database connections one stream's sync lands batches on at once (commits stay in read order).",
+    )
     sync_heartbeat_timeout_s: int = Field(
         default=60,
         validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",

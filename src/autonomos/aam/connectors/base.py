@@ -10,6 +10,10 @@ A connector is built from a connection's config and decrypted credentials and of
   record yielded before it is complete; the sync engine commits that state with the batch
   that contains those records, so a crash resumes right after the last checkpoint.
 
+A connector that reads columnar data (files through DuckDB) may yield a ``RecordBatch``
+instead of one ``RecordMessage`` per row: the same records, already serialised in bulk as
+canonical JSON text with their keys, so no Python object is built per row.
+
 A record the connector cannot parse is yielded as ``BadRecord`` with its reason and what was
 read; it goes to quarantine and the sync goes on. Connectors never raise for one bad record.
 """
@@ -17,7 +21,7 @@ read; it goes to quarantine and the sync goes on. Connectors never raise for one
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -63,6 +67,29 @@ class RecordMessage:
 
 
 @dataclass(frozen=True)
+class RecordBatch:
+    """Consecutive records of one stream, serialised in bulk (see the module docstring).
+
+    ``payloads[i]`` is the record's JSON object text and must equal ``canonical_json`` of the
+    same record except for the case of hex digits in ``\\u00XX`` escapes (the lander
+    re-serialises those few records, so hashes never depend on which path a record took).
+    ``keys[i]`` is what ``record_key`` would give (composite keys as a JSON array of
+    strings); ``keys`` is None when the stream is keyed by content.
+    """
+
+    stream: str
+    payloads: Sequence[str]
+    keys: Sequence[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def slice(self, start: int, stop: int) -> RecordBatch:
+        keys = None if self.keys is None else self.keys[start:stop]
+        return RecordBatch(self.stream, self.payloads[start:stop], keys)
+
+
+@dataclass(frozen=True)
 class BadRecord:
     stream: str
     reason: str
@@ -77,7 +104,14 @@ class StateMessage:
     state: dict[str, Any]
 
 
-Message = RecordMessage | BadRecord | StateMessage
+Message = RecordMessage | RecordBatch | BadRecord | StateMessage
+
+
+def rows_in(message: Message) -> int:
+    """Source rows a message stands for (a batch many, a record or bad record one, a state none)."""
+    if isinstance(message, RecordBatch):
+        return len(message)
+    return 0 if isinstance(message, StateMessage) else 1
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from autonomos.aam.connectors.base import (
     Message,
     StateMessage,
     StreamSpec,
+    rows_in,
 )
 from autonomos.aam.connectors.files_formats import ENCODINGS, SCANNERS, FileJob, duck_encoding
 from autonomos.aam.connectors.files_schema import file_fields
@@ -188,16 +189,19 @@ class FilesConnector(Connector):
                 entry = files[path] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "rows_done": offset, "done": False}
                 trailing: list[BadRecord] = []
                 for batch in SCANNERS[source.format_of(path)](conn, self._job(source, path), offset, trailing):
-                    start = 0
-                    while start < len(batch):
-                        take = min(len(batch) - start, self.checkpoint_every - since)
-                        yield from batch[start:start + take] if take < len(batch) else batch
-                        start += take
-                        since += take
-                        entry["rows_done"] += take
-                        if since == self.checkpoint_every:
-                            since = 0
-                            yield snapshot()
+                    for message in batch:
+                        # A checkpoint every `checkpoint_every` rows; only a record batch is ever cut.
+                        while message is not None:
+                            rows = rows_in(message)
+                            take = min(rows, self.checkpoint_every - since)
+                            head, message = ((message.slice(0, take), message.slice(take, rows)) if take < rows
+                                             else (message, None))
+                            yield head
+                            since += take
+                            entry["rows_done"] += take
+                            if since == self.checkpoint_every:
+                                since = 0
+                                yield snapshot()
                 yield from trailing
                 entry["done"] = True
                 yield snapshot()

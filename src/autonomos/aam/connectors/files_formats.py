@@ -1,7 +1,8 @@
 """How each file format is scanned through DuckDB: rows as messages, malformed input as BadRecords.
 
-A scan yields batches of messages, exactly one message per row of the file's row relation
-(so ``OFFSET rows_done`` resumes it), and afterwards appends to ``trailing`` what DuckDB
+A scan yields batches of messages covering the rows of the file's row relation in order
+(``rows_in`` says how many rows each message stands for, so ``OFFSET rows_done`` resumes
+it), and afterwards appends to ``trailing`` what DuckDB
 rejected while parsing (CSV/NDJSON lines with a bad encoding or column count, over-long
 lines) or one BadRecord when the whole file cannot be read. Raw text kept for quarantine is
 cut to ``RAW_LIMIT`` bytes and the reason says so.
@@ -17,7 +18,9 @@ from typing import Any
 
 import duckdb
 
-from autonomos.aam.connectors.base import BadRecord, Message, RecordMessage
+import orjson
+
+from autonomos.aam.connectors.base import BadRecord, Message, RecordBatch, RecordMessage
 from autonomos.aam.connectors.values import Converter, row_builder, to_jsonable
 
 RAW_LIMIT = 64 * 1024
@@ -166,19 +169,62 @@ def _file_error(job: FileJob, error: Exception) -> BadRecord:
 
 
 def scan_csv(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
-    """CSV with every column VARCHAR, so ids like ``00123`` keep their zeros."""
+    """CSV with every column VARCHAR, so ids like ``00123`` keep their zeros.
+
+    DuckDB serialises each row as canonical JSON (keys sorted, as ``canonical_json`` does) and
+    computes its key, so rows reach the lander as ``RecordBatch`` text without a Python dict each.
+    """
     columns, delimiter = csv_header(job)
     if not columns:
         return
-    select = ", ".join(ident(c) for c in columns)
     problem = _problem_sql(job, dict.fromkeys(columns, "varchar"))
-    sql = f"SELECT {select}, {problem} AS {PROBLEM} FROM {csv_source(job, columns, delimiter)} OFFSET {offset}"
+    pairs = ", ".join(f"{lit(c)}, {ident(c)}" for c in sorted(columns))
+    sql = (f"SELECT CAST(json_object({pairs}) AS VARCHAR), {_key_sql(job, columns)}, {problem} AS {PROBLEM} "
+           f"FROM {csv_source(job, columns, delimiter)} OFFSET {offset}")
     try:
-        yield from _relation_batches(job, conn.execute(sql), columns, {})
+        result = conn.execute(sql)
+        while rows := result.fetchmany(BATCH_ROWS):
+            yield _json_batch(job, rows)
     except duckdb.Error as error:
         trailing.append(_file_error(job, error))
         return
     trailing.extend(_rejects(conn, job, "CSV"))
+
+
+def _key_sql(job: FileJob, columns: list[str]) -> str:
+    """The record key as ``record_key`` computes it: the key column's text, or a JSON array of them."""
+    if not job.primary_key:
+        return "NULL"
+    parts = [ident(k) if k in columns else "NULL" for k in job.primary_key]
+    if len(parts) == 1:
+        return f"CAST({parts[0]} AS VARCHAR)"
+    return f"CAST(to_json([{', '.join(f'CAST({p} AS VARCHAR)' for p in parts)}]) AS VARCHAR)"
+
+
+def _json_batch(job: FileJob, rows: list[tuple[str, str | None, str | None]]) -> list[Message]:
+    """(json, key, problem) rows -> record batches of the good runs, bad records in between."""
+    out: list[Message] = []
+    payloads: list[str] = []
+    keys: list[str] = []
+
+    def flush() -> None:
+        if payloads:
+            out.append(RecordBatch(job.stream, list(payloads), list(keys) if job.primary_key else None))
+            payloads.clear()
+            keys.clear()
+
+    for payload, key, problem in rows:
+        if problem is None:
+            payloads.append(payload)
+            keys.append(key)
+            continue
+        flush()
+        if problem.startswith("missing key"):
+            out.append(bad(job, problem, payload=orjson.loads(payload)))
+        else:
+            out.append(bad(job, problem, raw=payload))
+    flush()
+    return out
 
 
 def _json_record(job: FileJob, text: str, what: str) -> Message:

@@ -8,6 +8,7 @@ crash or a Redis flush and carry on from the last committed checkpoint.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -15,12 +16,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from autonomos.aam.connectors.base import BadRecord, RecordMessage, StateMessage, StreamSpec
+from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StateMessage, StreamSpec, rows_in
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
+from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
 from autonomos.notifications import publish
 from autonomos.services import connections as connection_service
 from autonomos.services.apply import apply_connection
@@ -90,10 +92,11 @@ class RunExecutor:
         return "succeeded"
 
     def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:
-        """Read and prepare batches in a reader thread while this thread writes the previous one.
+        """Read and prepare batches in a reader thread while writers land the earlier ones.
 
-        Batches are written strictly in read order, each with the last checkpoint that all of its
-        records precede, so the cursor in Postgres never runs ahead of the landed records.
+        Batches commit strictly in read order (``OrderedWriters``), each with the last checkpoint
+        that all of its records precede, so the cursor in Postgres never runs ahead of the landed
+        records, however many writers work at once.
         """
         tenant, run = self.run.tenant_id, self.run
         full = run.mode == "full"
@@ -103,18 +106,26 @@ class RunExecutor:
         stop = threading.Event()
         reader = threading.Thread(target=self._read_batches, args=(connector, stream, state, lander, batches, stop),
                                   name=f"read-{stream.name}", daemon=True)
+        writers = OrderedWriters(self.rt.settings.sync_writers, name=f"land-{stream.name}")
         reader.start()
         try:
             while True:
                 item = batches.get()
                 if isinstance(item, BaseException):
+                    writers.drain()  # what was read before the failure still lands, with its checkpoint
                     raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {item}",
                                           tenant=tenant, run=run.id, stream=stream.name) from item
                 prepared, checkpoint, last = item
-                self._land(lander, prepared, checkpoint, finish_full=full and last)
+                writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
+                                                                finish_full=full and last))
                 if last:
+                    writers.drain()
                     return
+        except BaseException as exc:
+            writers.abort(exc)
+            raise
         finally:
+            writers.close()
             stop.set()
             while reader.is_alive():
                 with contextlib.suppress(queue.Empty):
@@ -135,27 +146,30 @@ class RunExecutor:
             return False
 
         try:
-            records: list[RecordMessage] = []
+            records: list[RecordMessage | RecordBatch] = []
             bad: list[BadRecord] = []
+            rows = 0
             pending_state: dict[str, Any] | None = None
             for message in connector.read(stream, state, self.run.mode):
                 if stop.is_set():
                     return
-                if isinstance(message, RecordMessage):
+                if isinstance(message, (RecordMessage, RecordBatch)):
                     records.append(message)
+                    rows += rows_in(message)
                 elif isinstance(message, BadRecord):
                     bad.append(message)
+                    rows += 1
                 elif isinstance(message, StateMessage):
                     pending_state = message.state
-                    if len(records) + len(bad) >= self.batch_size:
+                    if rows >= self.batch_size:
                         if not put((lander.prepare(records, bad), pending_state, False)):
                             return
-                        records, bad, pending_state = [], [], None
-                if len(records) + len(bad) >= 4 * self.batch_size:
+                        records, bad, rows, pending_state = [], [], 0, None
+                if rows >= 4 * self.batch_size:
                     # No checkpoint for a long time: land anyway, the cursor stays where it was.
                     if not put((lander.prepare(records, bad), None, False)):
                         return
-                    records, bad = [], []
+                    records, bad, rows = [], [], 0
             put((lander.prepare(records, bad), pending_state, True))
         except BaseException as exc:  # handed to the writing thread, which fails the run with it
             put(exc)
@@ -165,12 +179,25 @@ class RunExecutor:
         # starts from nothing. The run's counts say whether this stream had started.
         return self.run.attempts > 1 and stream.name in self.run.counts.get("streams", {})
 
-    def _land(self, lander: Lander, prepared: PreparedBatch, state, *, finish_full: bool = False) -> None:
+    def _land(self, lander: Lander, prepared: PreparedBatch, state, wait_turn: WaitTurn, *,
+              finish_full: bool = False) -> None:
+        """One batch in its own transaction: write, wait for the earlier batches, then fence,
+        cursor and counts, and commit.
+
+        The commit does not wait for the WAL flush (``synchronous_commit = off``): if the server
+        crashed right after it, the batch and its cursor would be lost together and re-read from
+        the previous checkpoint, landing as no-ops where they had landed. The run's final status
+        commits synchronously, which flushes every batch before it.
+        """
         with self.rt.db.tenant(self.run.tenant_id) as session:
+            session.execute(text("SET LOCAL synchronous_commit = off"))
+            result = lander.write(session, prepared)
+            wait_turn()
             owned, _ = runs.fence(session, self.run.tenant_id, self.run.id, self.worker_id)
             if not owned:
                 raise _Stop("lost")
-            result = lander.commit(session, prepared, state)
+            if state is not None:
+                lander.save_state(session, state)
             if finish_full:
                 result.deleted += lander.record_missing_as_deleted(session)
             self.total.add(result)

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from autonomos.aam.connectors.base import BadRecord, RecordMessage, StreamSpec
+from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StreamSpec
 from autonomos.store.tables import Quarantine, StreamState
 
 MAX_QUARANTINED_RAW = 64 * 1024
@@ -62,6 +62,8 @@ class PreparedBatch:
     lines: list[str]
     quarantine: list[BadRecord]
     read: int
+    keys: frozenset[str] = frozenset()
+    """The batch's record keys (two batches in flight at once must not share one)."""
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:
@@ -156,36 +158,70 @@ class Lander:
         self.run_id = run_id
         self.remember_keys = remember_keys
 
-    def prepare(self, records: Iterable[RecordMessage], bad: Iterable[BadRecord] = ()) -> PreparedBatch:
+    def prepare(self, records: Iterable[RecordMessage | RecordBatch], bad: Iterable[BadRecord] = ()) -> PreparedBatch:
         """Key, hash and serialise a batch (pure Python, no database): the sync engine does this
         in its reader thread while the previous batch is being written."""
         quarantine: list[BadRecord] = list(bad)
         read = len(quarantine)
         lines: list[str] = []
+        keys: set[str] = set()
         batch_id = uuid.uuid4()
-        batch_text = str(batch_id)
-        for seq, record in enumerate(records):
+        prefix = f"{batch_id}\t"
+        seq = 0
+        for record in records:
+            if isinstance(record, RecordBatch):
+                read += len(record)
+                seq = self._prepare_serialised(record, prefix, seq, lines, keys, quarantine)
+                continue
             read += 1
+            seq += 1
             payload = canonical_json(record.data)
-            if b"\\u0000" in payload:
-                quarantine.append(BadRecord(self.stream.name, "contains a NUL character, which PostgreSQL cannot store",
-                                            payload=None, raw=payload))
+            line = self._line(prefix, seq, record.data, payload, record.deleted, keys, quarantine)
+            if line is not None:
+                lines.append(line)
+        return PreparedBatch(batch_id, lines, quarantine, read, frozenset(keys))
+
+    def _prepare_serialised(self, batch: RecordBatch, prefix: str, seq: int, lines: list[str], keys_seen: set[str],
+                            quarantine: list[BadRecord]) -> int:
+        """The bulk path: payloads arrive as canonical JSON text and keys are already computed."""
+        keys = batch.keys if batch.keys is not None and self.stream.primary_key else None
+        for i, serialised in enumerate(batch.payloads):
+            seq += 1
+            key = keys[i] if keys is not None else None
+            if "\\u00" in serialised or not (key or self.stream.content_key):
+                # Escapes whose hex case may differ, a NUL, or no key: the per-record path decides.
+                data = orjson.loads(serialised)
+                line = self._line(prefix, seq, data, canonical_json(data), False, keys_seen, quarantine)
+                if line is not None:
+                    lines.append(line)
                 continue
-            key = record_key(self.stream, record.data, payload)
-            if key is None:
-                missing = ", ".join(self.stream.primary_key) or "a key"
-                quarantine.append(BadRecord(self.stream.name, f"missing key field(s): {missing}", payload=record.data))
-                continue
-            lines.append(
-                f"{batch_text}\t{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
-                f"{_copy_escape(payload.decode())}\t{'t' if record.deleted else 'f'}\n"
-            )
-        return PreparedBatch(batch_id, lines, quarantine, read)
+            payload = serialised.encode()
+            key = key or record_key(self.stream, {}, payload)
+            keys_seen.add(key)
+            lines.append(f"{prefix}{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
+                         f"{_copy_escape(serialised)}\tf\n")
+        return seq
+
+    def _line(self, prefix: str, seq: int, data: dict[str, Any], payload: bytes, deleted: bool, keys: set[str],
+              quarantine: list[BadRecord]) -> str | None:
+        """One record's COPY line, or None after quarantining it (a NUL character, a missing key)."""
+        if b"\\u0000" in payload:
+            quarantine.append(BadRecord(self.stream.name, "contains a NUL character, which PostgreSQL cannot store",
+                                        payload=None, raw=payload))
+            return None
+        key = record_key(self.stream, data, payload)
+        if key is None:
+            missing = ", ".join(self.stream.primary_key) or "a key"
+            quarantine.append(BadRecord(self.stream.name, f"missing key field(s): {missing}", payload=data))
+            return None
+        keys.add(key)
+        return (f"{prefix}{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
+                f"{_copy_escape(payload.decode())}\t{'t' if deleted else 'f'}\n")
 
     def land(
         self,
         session: Session,
-        records: Iterable[RecordMessage],
+        records: Iterable[RecordMessage | RecordBatch],
         bad: Iterable[BadRecord] = (),
         state: dict[str, Any] | None = None,
     ) -> BatchResult:
@@ -194,6 +230,13 @@ class Lander:
 
     def commit(self, session: Session, batch: PreparedBatch, state: dict[str, Any] | None = None) -> BatchResult:
         """Write a prepared batch, its quarantine and (optionally) its cursor in ``session``'s transaction."""
+        result = self.write(session, batch)
+        if state is not None:
+            self.save_state(session, state)
+        return result
+
+    def write(self, session: Session, batch: PreparedBatch) -> BatchResult:
+        """Write a prepared batch's versions and quarantine (not its cursor) in ``session``'s transaction."""
         result = BatchResult(read=batch.read)
         params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
                   "run": self.run_id, "batch": batch.batch_id}
@@ -212,8 +255,6 @@ class Lander:
             result.unchanged = distinct - upserted - deleted
         if batch.quarantine:
             self._quarantine(session, batch.quarantine, result)
-        if state is not None:
-            self.save_state(session, state)
         return result
 
     def _copy(self, session: Session, lines: list[str]) -> None:
