@@ -2,9 +2,9 @@
 
 ``propose_mappings`` matches a source schema against a target (default: the tenant's current
 ontology). With memory on it embeds every source field with the shared text recipe, asks the
-tenant's vector store for the nearest approved mapping examples and resolves each hit through
-Postgres (a hit whose row is gone says nothing); the matcher turns them into the `memory`
-signal. The optional LLM reranker (off unless configured) gives `review`-tier fields a second
+tenant's vector store for the nearest approved mapping examples and the nearest rejected
+ones, and resolves each hit through Postgres (a hit whose row is gone says nothing); the
+matcher turns them into the `memory` signal (a boost) and the `rejected` signal (a demotion). The optional LLM reranker (off unless configured) gives `review`-tier fields a second
 opinion. Every run is one ``agent_runs`` row: inputs, the rendered proposals, per-field
 evidence, timing, the embedder, and the reranker's prompts, answers, tokens and cost.
 """
@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -35,7 +35,7 @@ from autonomos.store.tables import AgentRun
 log = structlog.get_logger(__name__)
 
 MEMORY_NEIGHBOURS = 3
-"""Approved examples looked up per source field."""
+"""Approved examples (and, separately, rejected examples) looked up per source field."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,22 @@ class ProposalRun:
     run_id: uuid.UUID
     proposals: list[FieldProposal]
     output: dict[str, Any]
+    recalled: dict[tuple[str, str], list[Recollection]] = field(default_factory=dict)
+    """The examples memory found per (source table, source field), approved and rejected, best first."""
+    memory: str = "on"
+    """``on``, ``off``, or ``unavailable: <why>`` (the vector store could not answer)."""
 
 
 def propose_mappings(
     rt: Runtime, tenant_id: uuid.UUID, source: dict[str, Any], target: dict[str, Any] | None = None, *,
     top_k: int = 5, memory: bool = True, config: MatcherConfig | None = None, embedder: Embedder | None = None,
-    reranker: Reranker | None = None,
+    reranker: Reranker | None = None, context: dict[str, Any] | None = None,
 ) -> ProposalRun:
-    """Propose mappings for ``source`` with the tenant's memory, and record the run."""
+    """Propose mappings for ``source`` with the tenant's memory, and record the run.
+
+    ``context`` (what the caller matched and why: connection, stream, snapshot...) is added
+    to the run's inputs.
+    """
     started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     config = config or MatcherConfig()
     embedder = embedder or get_embedder(config.embedder)
@@ -81,7 +89,7 @@ def propose_mappings(
         model=embedder.model + (f" + reranker {reranker.model}" if reranker else ""),
         inputs={"source_system": system_name(source), "source_tables": sorted({f.table for f in fields}),
                 "target": target_name, "fields": len(fields), "top_k": top_k, "memory": memory_note,
-                "embedder": embedder.model, "reranker": reranker.model if reranker else None},
+                "embedder": embedder.model, "reranker": reranker.model if reranker else None, **(context or {})},
         outputs=output,
         evidence={"fields": [_evidence(p, recalled[(p.source_table, p.source_field)]) for p in proposals],
                   "reranker": [c.as_record() for c in calls]},
@@ -94,13 +102,13 @@ def propose_mappings(
         session.add(run)
         session.flush()
         run_id = run.id
-    return ProposalRun(run_id, proposals, output)
+    return ProposalRun(run_id, proposals, output, dict(recalled), memory_note)
 
 
 def _recall(
     rt: Runtime, tenant_id: uuid.UUID, fields: Sequence[SourceField], embedder: Embedder
 ) -> tuple[list[Recollection] | None, str]:
-    """The approved examples nearest each field, as Postgres says they are now.
+    """The approved and rejected examples nearest each field, as Postgres says they are now.
 
     A store that cannot answer costs the run its memory, not its proposals; the run says so.
     """
@@ -109,7 +117,8 @@ def _recall(
     store = vector_store(rt)
     vectors = embedder.embed([memory_text(f) for f in fields])
     try:
-        hits = [store.query(tenant_id, vector.tolist(), MEMORY_NEIGHBOURS, model=embedder.model, kind="mapping_example")
+        hits = [[hit for kind in ("mapping_example", "rejected_example")
+                 for hit in store.query(tenant_id, vector.tolist(), MEMORY_NEIGHBOURS, model=embedder.model, kind=kind)]
                 for vector in vectors]
     except VectorStoreError as exc:
         log.warning("matching.memory_unavailable", tenant=str(tenant_id), error=str(exc))
@@ -118,7 +127,9 @@ def _recall(
         resolved = [resolve(session, tenant_id, field_hits) for field_hits in hits]
     return [
         Recollection(f.table, f.name, hit.item.details["canonical_entity"], hit.item.details["canonical_field"],
-                     hit.score, hit.item.ref_id)
+                     hit.score, hit.item.ref_id, rejected=hit.item.kind == "rejected_example",
+                     example_system=hit.item.source_system, example_object=hit.item.object_type,
+                     example_field=hit.item.field_name)
         for f, field_hits in zip(fields, resolved, strict=True) for hit in field_hits
     ], "on"
 
@@ -145,5 +156,6 @@ def _evidence(proposal: FieldProposal, recalled: Sequence[Recollection]) -> dict
         "candidates": [{"target_table": c.target_table, "target_field": c.target_field, "score": c.score,
                         "signals": c.signals} for c in proposal.candidates],
         "memory": [{"example": r.example, "target_table": r.target_table, "target_field": r.target_field,
-                    "similarity": round(r.similarity, 4)} for r in recalled],
+                    "similarity": round(r.similarity, 4), "rejected": r.rejected, "source_system": r.example_system,
+                    "object": r.example_object, "field": r.example_field} for r in recalled],
     }

@@ -2,28 +2,30 @@
 
 ``propose_stream`` profiles the stream's landed records (schema snapshot), builds the
 matcher's source schema from it (fields, types, sample values) and targets the tenant's
-current ontology version; the run is an ``agent_runs`` row (kind ``matcher``) with inputs,
-outputs and duration. Every decision is audited in the transaction that records it; the
-decisions reach the matcher's memory when they are published (approved pairs become
-mapping examples in the embedding outbox).
+current ontology version through the stateful proposer (``services.matching``: the
+tenant's memory of approved and rejected examples, the optional reranker); the run is an
+``agent_runs`` row (kind ``matcher``) with inputs, outputs, evidence and duration, and each
+proposal keeps the examples memory recalled for it. Every decision is audited and queued
+in the embedding outbox in the transaction that records it: a rejection becomes a
+rejected example at once, an acceptance withdraws any earlier rejection, and approved
+pairs become mapping examples when they are published.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from autonomos.dcl.mappings import review as queue
-from autonomos.dcl.matching import DEFAULT_EMBEDDER, propose
-from autonomos.services import audit
+from autonomos.services import audit, matching
 from autonomos.services.ontology import ontology_version
 from autonomos.services.profiling import profile_stream
 from autonomos.services.runtime import Runtime
-from autonomos.store.tables import AgentRun, Connection, MappingProposal, Review
+from autonomos.store.tables import Connection, MappingProposal, Review
 
 AUTO_ACTOR = "system:accept-auto"
 
@@ -57,7 +59,7 @@ def _info(row: MappingProposal, reviews: list[Review] | None = None) -> Proposal
 
 
 def propose_stream(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, *, actor: str) -> ProposeResult:
-    """Profile a landed stream, match it to the current ontology and store the proposals."""
+    """Profile a landed stream, match it to the current ontology (with the tenant's memory) and store the proposals."""
     snapshot = profile_stream(rt, tenant_id, connection, stream)
     ontology = ontology_version(rt, tenant_id)
     with rt.db.tenant(tenant_id) as session:
@@ -65,25 +67,19 @@ def propose_stream(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
         provider = session.scalar(select(Connection.provider_id).where(Connection.tenant_id == tenant_id,
                                                                        Connection.id == connection_id))
     source = queue.source_schema(provider or "", stream, dict(snapshot.profile))
-    started = time.perf_counter()
-    proposals = propose(source, dict(ontology.content))
-    duration_ms = int((time.perf_counter() - started) * 1000)
+    run = matching.propose_mappings(rt, tenant_id, source, dict(ontology.content), context={
+        "target": f"{ontology.name} v{ontology.version}", "connection": connection, "stream": stream,
+        "snapshot_id": str(snapshot.id), "fingerprint": snapshot.fingerprint, "ontology_version": ontology.version,
+        "actor": actor})
     types = {(t["name"], f["name"]): f.get("type", "string") for t in ontology.content["tables"] for f in t["fields"]}
     by_decision: dict[str, int] = {}
-    for p in proposals:
+    for p in run.proposals:
         by_decision[p.decision] = by_decision.get(p.decision, 0) + 1
     with rt.db.tenant(tenant_id) as session:
-        run = AgentRun(id=uuid.uuid4(), tenant_id=tenant_id, kind="matcher", model=DEFAULT_EMBEDDER, status="succeeded",
-                       inputs={"connection": connection, "stream": stream, "snapshot_id": str(snapshot.id),
-                               "fingerprint": snapshot.fingerprint, "ontology_version": ontology.version,
-                               "fields": len(source["tables"][0]["fields"]), "actor": actor},
-                       outputs={"proposals": len(proposals), "by_decision": by_decision},
-                       duration_ms=duration_ms, finished_at=func.now())
-        session.add(run)
-        session.flush()
-        stored, decided = queue.store_proposals(session, tenant_id, connection_id, stream, proposals,
-                                                agent_run_id=run.id, profile=dict(snapshot.profile), types=types)
-    return ProposeResult(run.id, stored, decided, by_decision)
+        stored, decided = queue.store_proposals(session, tenant_id, connection_id, stream, run.proposals,
+                                                agent_run_id=run.run_id, profile=dict(snapshot.profile), types=types,
+                                                recalled=run.recalled, memory=run.memory)
+    return ProposeResult(run.run_id, stored, decided, by_decision)
 
 
 def list_queue(rt: Runtime, tenant_id: uuid.UUID, *, connection: str | None = None, stream: str | None = None,
@@ -106,25 +102,41 @@ def list_queue(rt: Runtime, tenant_id: uuid.UUID, *, connection: str | None = No
 def show(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID) -> ProposalInfo:
     with rt.db.tenant(tenant_id) as session:
         row = queue.get_proposal(session, tenant_id, proposal_id)
-        reviews = list(session.scalars(select(Review).where(Review.tenant_id == tenant_id,
-                                                            Review.proposal_id == row.id).order_by(Review.created_at)))
-        return _info(row, reviews)
+        return _info(row, _reviews(session, tenant_id, row.id))
+
+
+def _decision(rows: Sequence[Review]) -> dict[str, Any]:
+    """A decision's rows as the audit log keeps them: the first target flat, every target listed."""
+    first = rows[0]
+    return {"entity": first.canonical_entity, "field": first.canonical_field, "transform": first.transform,
+            "targets": [{"entity": r.canonical_entity, "field": r.canonical_field, "transform": r.transform}
+                        for r in rows]}
 
 
 def review(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, action: str, *, actor: str,
-           field: str | None = None, transform: Any = None, comment: str | None = None) -> ProposalInfo:
-    """approve | reject | edit one proposal (``field`` may be ``entity.field``)."""
+           field: str | None = None, transform: Any = None, targets: Sequence[queue.Target] | None = None,
+           comment: str | None = None) -> ProposalInfo:
+    """approve | reject | edit one proposal (``field`` may be ``entity.field``).
+
+    ``targets`` (edit) maps the source field to several canonical fields, each with its own
+    transform; ``queue.split_targets`` builds the usual one: a full name into given and family names.
+    For ``reject``, ``field`` names the candidate rejected (default: the top one).
+    """
     with rt.db.tenant(tenant_id) as session:
         row = queue.get_proposal(session, tenant_id, proposal_id)
         before = {"status": row.status}
-        decision = queue.decide(session, tenant_id, row, action, actor=actor, field=field, transform=transform,
-                                comment=comment)
+        rows = queue.decide(session, tenant_id, row, action, actor=actor, field=field, transform=transform,
+                            targets=targets, comment=comment)
         audit.record(session, tenant_id, actor=actor, action=f"review.{action}", target_type="mapping_proposal",
                      target_id=row.id, before=before,
-                     after={"status": row.status, "source_field": row.source_field,
-                            "entity": decision.canonical_entity, "field": decision.canonical_field,
-                            "transform": decision.transform, "comment": comment})
-        return _info(row)
+                     after={"status": row.status, "source_field": row.source_field, **_decision(rows),
+                            "comment": comment})
+        return _info(row, _reviews(session, tenant_id, row.id))
+
+
+def _reviews(session, tenant_id: uuid.UUID, proposal_id: uuid.UUID) -> list[Review]:
+    return list(session.scalars(select(Review).where(Review.tenant_id == tenant_id, Review.proposal_id == proposal_id)
+                                .order_by(Review.created_at, Review.canonical_field)))
 
 
 def accept_auto(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str | None = None, *,
@@ -139,11 +151,10 @@ def accept_auto(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str 
             query = query.where(MappingProposal.stream == stream)
         accepted = []
         for row in session.scalars(query):
-            decision = queue.decide(session, tenant_id, row, "accept-auto", actor=AUTO_ACTOR)
+            rows = queue.decide(session, tenant_id, row, "accept-auto", actor=AUTO_ACTOR)
             audit.record(session, tenant_id, actor=actor, action="review.accept-auto", target_type="mapping_proposal",
                          target_id=row.id, before={"status": "open"},
-                         after={"status": row.status, "source_field": row.source_field,
-                                "entity": decision.canonical_entity, "field": decision.canonical_field,
+                         after={"status": row.status, "source_field": row.source_field, **_decision(rows),
                                 "score": row.top_score})
             accepted.append(_info(row))
         return accepted
@@ -157,7 +168,8 @@ def reject_open(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str,
             MappingProposal.connection_id == queue.connection_id(session, tenant_id, connection))))
         for proposal_id in ids:
             row = queue.get_proposal(session, tenant_id, proposal_id)
-            queue.decide(session, tenant_id, row, "reject", actor=actor)
+            rows = queue.decide(session, tenant_id, row, "reject", actor=actor)
             audit.record(session, tenant_id, actor=actor, action="review.reject", target_type="mapping_proposal",
-                         target_id=row.id, before={"status": "open"}, after={"status": "rejected"})
+                         target_id=row.id, before={"status": "open"},
+                         after={"status": "rejected", "source_field": row.source_field, **_decision(rows)})
         return len(ids)

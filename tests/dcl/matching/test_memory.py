@@ -45,3 +45,30 @@ def test_memory_alone_never_makes_a_decision_automatic():
     proposal = propose(source, target, memory=[Recollection("deals", "zq_x", "opportunity", "amount", 1.0, "v:zq")])[0]
     assert proposal.best.target_field == "amount" and proposal.best.signals["memory"] == 1.0
     assert proposal.decision != "auto" and "name match not strong enough" in proposal.reasons
+
+
+def test_a_rejected_example_demotes_its_target_and_keeps_it_from_auto():
+    """A person rejected `title` for a field spelled like this one: it no longer comes first, nor `auto`."""
+    source = {"tables": [{"name": "people", "fields": [
+        {"name": "Title", "type": "string", "samples": ["Countess", "Rear Admiral"]}]}]}
+    target = {"tables": [{"name": "contact", "fields": [
+        {"name": "title", "type": "string", "description": "Job title or position."},
+        {"name": "department", "type": "string"}, {"name": "full_name", "type": "string"}]}]}
+    plain = propose(source, target)[0]
+    assert (plain.best.target_field, plain.decision) == ("title", "auto")
+
+    rejected = Recollection("people", "Title", "contact", "title", 1.0, "p:Title", rejected=True)
+    after = propose(source, target, memory=[rejected])[0]
+    assert after.best.target_field != "title" and after.decision != "auto"
+    title = next(c for c in after.candidates if c.target_field == "title")
+    assert title.signals["rejected"] == 1.0 and title.score < plain.best.score * 0.2
+
+    # far from the field (below the rejection floor) a rejection says nothing; close, it still blocks `auto`
+    distant = propose(source, target, memory=[Recollection("people", "Title", "contact", "title", 0.65, "p:x",
+                                                           rejected=True)])[0]
+    assert [(c.target_field, c.score) for c in distant.candidates] == [(c.target_field, c.score)
+                                                                        for c in plain.candidates]
+    assert distant.decision == "auto"
+    close = propose(source, target, memory=[Recollection("people", "Title", "contact", "title", 0.75, "p:y",
+                                                         rejected=True)])[0]
+    assert close.decision == "review" and "a person rejected this target for a field like it" in close.reasons

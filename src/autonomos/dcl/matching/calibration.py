@@ -2,8 +2,9 @@
 
 `auto` is reserved for proposals that are almost never wrong: a high score, a clear
 margin over the runner-up, a strong name match, values that fit, the candidate inside
-the entity the table was assigned to, and no other field of the same table claiming the
-same target more strongly. `review` means a person should look; `reject` means nothing fits.
+the entity the table was assigned to, no other field of the same table claiming the
+same target more strongly, and no person having rejected that target for a field like it.
+`review` means a person should look; `reject` means nothing fits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Thresholds:
     review_score: float = 0.5
     auto_memory: float = 0.9
     auto_memory_support: float = 0.3
+    auto_rejected: float = 0.7
+    """A candidate whose target a person rejected for a field at least this similar is never `auto`."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
         blockers.append("name match not strong enough")
     if best.signals.get("name_explained", 0.0) < thresholds.auto_explained and not recalled:
         blockers.append("a word of the source name has no counterpart")
+    if best.signals.get("rejected", 0.0) >= thresholds.auto_rejected:
+        blockers.append("a person rejected this target for a field like it")
     if best.signals.get("value", 0.0) < thresholds.auto_value:
         blockers.append("values do not clearly fit")
     if best.target_table != ranked.assignment.entity:

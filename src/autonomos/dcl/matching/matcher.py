@@ -17,7 +17,15 @@ from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_lose
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
-from autonomos.dcl.matching.memory import MemoryWeights, Recollection, memory_matrix, remembered_scores
+from autonomos.dcl.matching.memory import (
+    MemoryWeights,
+    Recollection,
+    has_rejections,
+    memory_matrix,
+    rejected_scores,
+    rejection_matrix,
+    remembered_scores,
+)
 from autonomos.dcl.matching.names import split_identifier, split_text
 from autonomos.dcl.matching.schema_files import source_fields, system_name, target_fields
 from autonomos.dcl.matching.scoring import SignalWeights, contextual_scores, field_scores
@@ -86,7 +94,8 @@ def propose(
     """Rank target fields for every source field and decide a tier for each.
 
     ``memory`` (approved examples near each field, found by the stateful proposer) adds the
-    `memory` signal; without it the result is exactly the stateless matcher's.
+    `memory` signal; rejected examples among them add the `rejected` signal and demote their
+    target. Without it the result is exactly the stateless matcher's.
     """
     config = config or MatcherConfig()
     sources = source_fields(source)
@@ -118,6 +127,9 @@ def propose(
     remembered = memory_matrix(sources, targets, memory) if memory is not None else None
     if remembered is not None:
         base = remembered_scores(base, remembered, config.memory)
+    rejected = rejection_matrix(sources, targets, memory) if has_rejections(memory) else None
+    if rejected is not None:
+        base = rejected_scores(base, rejected, config.memory)
 
     source_table_of_field = np.array([source_tables.index(f.table) for f in sources])
     target_table_of_field = np.array([target_tables.index(f.table) for f in targets])
@@ -145,6 +157,8 @@ def propose(
     }
     if remembered is not None:
         signals["memory"] = remembered
+    if rejected is not None:
+        signals["rejected"] = rejected
     # decisions look at the runner-up, so rank at least two whatever top_k the caller wants
     rankings = [
         Ranked(

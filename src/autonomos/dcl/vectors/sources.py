@@ -6,7 +6,9 @@ row it points at. Every query filters on the tenant explicitly; callers pass eit
 tenant session (RLS applies) or the drainer's maintenance session.
 
 Published mapping versions hold ``fields`` as a list of objects with at least
-``source_field`` and ``canonical_field``; each such pair is one approved example.
+``source_field`` and ``canonical_field``; each such pair is one approved example. A
+proposal whose status is ``rejected`` is one rejected example: its source field and the
+target its latest ``reject`` review names (``reviews.canonical_entity/field``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from autonomos.store.tables import (
     Connection,
     EmbeddingOutbox,
     Mapping,
+    MappingProposal,
     MappingVersion,
+    Review,
     SchemaSnapshot,
 )
 
@@ -68,7 +72,8 @@ def load_items(session: Session, tenant_id: uuid.UUID, kind: str, ref_ids: Seque
     for ref_id in ref_ids:
         owner, name = split_ref(kind, ref_id)
         by_owner[owner].add(name)
-    loader = {"canonical_field": _canonical, "source_field": _source, "mapping_example": _examples}[kind]
+    loader = {"canonical_field": _canonical, "source_field": _source, "mapping_example": _examples,
+              "rejected_example": _rejections}[kind]
     found = loader(session, tenant_id, list(by_owner))
     return {make_ref(owner, name): item for owner, names in by_owner.items()
             for name, item in found.get(owner, {}).items() if name in names}
@@ -98,6 +103,9 @@ def current_refs(session: Session, tenant_id: uuid.UUID) -> dict[ItemKind, list[
                  .ext(distinct_on(MappingVersion.mapping_id))
                  .order_by(MappingVersion.mapping_id, MappingVersion.version.desc()))
     refs["mapping_example"] = sorted(_all(_examples(session, tenant_id, list(session.scalars(published)))))
+    rejected = select(MappingProposal.id).where(MappingProposal.tenant_id == tenant_id,
+                                                MappingProposal.status == "rejected")
+    refs["rejected_example"] = sorted(_all(_rejections(session, tenant_id, list(session.scalars(rejected)))))
     return refs
 
 
@@ -177,6 +185,32 @@ def _examples(session: Session, tenant_id: uuid.UUID, version_ids: list[uuid.UUI
                                        mapping_id=mapping.id,
                                        details={"canonical_entity": mapping.canonical_entity,
                                                 "canonical_field": target, "version": version.version})
+    return found
+
+
+def _rejections(session: Session, tenant_id: uuid.UUID, proposal_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Rejected proposals with the target their latest review rejects, embedded by their source side."""
+    if not proposal_ids:
+        return {}
+    latest = (select(MappingProposal, Review, Connection.provider_id)
+              .join(Review, (Review.tenant_id == MappingProposal.tenant_id) & (Review.proposal_id == MappingProposal.id))
+              .outerjoin(Connection, (Connection.tenant_id == MappingProposal.tenant_id)
+                         & (Connection.id == MappingProposal.connection_id))
+              .where(MappingProposal.tenant_id == tenant_id, MappingProposal.id.in_(proposal_ids),
+                     MappingProposal.status == "rejected")
+              .ext(distinct_on(MappingProposal.id))
+              .order_by(MappingProposal.id, Review.created_at.desc(), Review.id))
+    found: dict[uuid.UUID, dict[str, ItemSource]] = {}
+    for proposal, review, provider in session.execute(latest):
+        if review.action != "reject" or not review.canonical_entity or not review.canonical_field:
+            continue  # a rejection that names no target says nothing about any target
+        text = source_field_text(proposal.stream, proposal.source_field)
+        found.setdefault(proposal.id, {})[proposal.source_field] = ItemSource(
+            "rejected_example", make_ref(proposal.id, proposal.source_field), text, source_system=provider,
+            object_type=proposal.stream, field_name=proposal.source_field,
+            details={"canonical_entity": review.canonical_entity, "canonical_field": review.canonical_field,
+                     "connection_id": str(proposal.connection_id) if proposal.connection_id else None,
+                     "actor": review.actor, "comment": review.comment})
     return found
 
 

@@ -1,7 +1,7 @@
 """The vector store's vocabulary: what kinds of item it mirrors and the shapes it trades in.
 
 An item is one thing Postgres knows (a canonical field, a source field, an approved mapping
-example) embedded by one model. ``ref_id`` names the Postgres row (and the part of it) the
+example, a rejected one) embedded by one model. ``ref_id`` names the Postgres row (and the part of it) the
 vector stands for; query hits are resolved back through it and never trusted on their own.
 """
 
@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-ItemKind = Literal["canonical_field", "source_field", "mapping_example"]
+ItemKind = Literal["canonical_field", "source_field", "mapping_example", "rejected_example"]
 ITEM_KINDS: frozenset[str] = frozenset(get_args(ItemKind))
 """canonical_field: ``<canonical_schemas.id>:<entity>.<field>`` (the schema's current version);
-source_field: ``<schema_snapshots.id>:<path>``; mapping_example: ``<mapping_versions.id>:<source field>``."""
+source_field: ``<schema_snapshots.id>:<path>``; mapping_example: ``<mapping_versions.id>:<source field>``;
+rejected_example: ``<mapping_proposals.id>:<source field>`` (a proposal whose latest decision rejects a target)."""
 
 OutboxAction = Literal["upsert", "delete"]
 
