@@ -1,9 +1,10 @@
 """Ingest benchmark: land a CRM-like file through the real sync path, and load the same file
 with dlt on the same PostgreSQL, in one run.
 
-Ours: sync run row -> RQ job -> worker (in-process SimpleWorker) -> files connector (DuckDB)
--> keying + content hashing -> COPY into staging -> set-based versioned INSERT under RLS ->
-cursor in the same transaction. Counts are checked in Postgres afterwards.
+Ours: sync run row -> RQ job -> worker (in-process SimpleWorker) -> files connector (DuckDB
+renders rows as canonical JSON with their keys) -> content hashing -> COPY into staging ->
+set-based versioned INSERT under RLS -> cursor in the same transaction, on AOS_SYNC_WRITERS
+connections committing in read order. Counts are checked in Postgres afterwards.
 
 dlt: the same file read with the csv module into a dlt resource with the same primary key,
 loaded into the same server with dlt's default loader (``insert_values``) and with its COPY
@@ -139,7 +140,9 @@ def main() -> None:
         generate(path, args.records)
         seconds = ours(rt, path, args.records)
         result: dict[str, float | int | None] = {"records": args.records, "seconds": round(seconds, 2),
-                                                 "records_per_s": round(args.records / seconds)}
+                                                 "records_per_s": round(args.records / seconds),
+                                                 "batch": rt.settings.sync_batch_size,
+                                                 "writers": rt.settings.sync_writers}
         if not args.skip_dlt:
             dlt_seconds = {fmt: dlt_load(rt.database_url, path, fmt) for fmt in ("insert_values", "csv")}
             best = min(dlt_seconds.values())
