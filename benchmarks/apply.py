@@ -3,8 +3,9 @@
 Setup (not timed): a fresh tenant, a connection, N Salesforce-style account records landed
 by the real ``Lander`` (COPY + set-based versioning), and a published mapping version with
 transforms (trim, lower, casts, cents-to-amount scaling, a value map, a date parse).
-Timed: ``apply_version`` backfilling from ``raw_record_heads`` in DuckDB micro-batches, each
-writing canonical events, current records and change-log rows in one Postgres transaction.
+Timed: ``apply_version`` backfilling from ``raw_record_heads`` in DuckDB micro-batches (read
+and transformed one batch ahead of the writer), each writing canonical events, current records
+and change-log rows in one Postgres transaction.
 Counts are checked in Postgres afterwards; the tenant is deleted at the end.
 
     python benchmarks/apply.py --records 1000000 --json

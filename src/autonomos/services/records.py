@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
 from autonomos.dcl.mappings.review import connection_id
@@ -38,14 +39,38 @@ def _envelope(e: CanonicalEvent) -> dict[str, Any]:
             "trace_id": e.trace_id}
 
 
+# Events have one reader index, (tenant, entity, seq). Across entities, a page is the merge of
+# each entity's next ``limit`` events; the entities are found by skipping through the index
+# (one probe per entity), so a page costs (entities x limit) index entries, never a scan.
+_ALL_ENTITIES = text(
+    """
+    WITH RECURSIVE entities(entity) AS (
+        (SELECT entity FROM canonical_events WHERE tenant_id = :tenant ORDER BY entity LIMIT 1)
+        UNION ALL
+        SELECT (SELECT e.entity FROM canonical_events e
+                WHERE e.tenant_id = :tenant AND e.entity > entities.entity ORDER BY e.entity LIMIT 1)
+        FROM entities WHERE entities.entity IS NOT NULL)
+    SELECT ev.* FROM entities CROSS JOIN LATERAL (
+        SELECT * FROM canonical_events
+        WHERE tenant_id = :tenant AND entity = entities.entity AND seq > :after
+        ORDER BY seq LIMIT :limit) ev
+    ORDER BY ev.seq LIMIT :limit
+    """
+)
+
+
 def read_events(rt: Runtime, tenant_id: uuid.UUID, *, entity: str | None = None, after: int = 0,
                 limit: int = 100) -> EventPage:
     """Events with ``seq`` above ``after`` in order; ``next_cursor`` is where to resume."""
     with rt.db.tenant(tenant_id) as session:
-        query = (select(CanonicalEvent).where(CanonicalEvent.tenant_id == tenant_id, CanonicalEvent.seq > after)
-                 .order_by(CanonicalEvent.seq).limit(limit))
         if entity:
-            query = query.where(CanonicalEvent.entity == entity)
+            query = (select(CanonicalEvent)
+                     .where(CanonicalEvent.tenant_id == tenant_id, CanonicalEvent.entity == entity,
+                            CanonicalEvent.seq > after)
+                     .order_by(CanonicalEvent.seq).limit(limit))
+        else:
+            query = select(CanonicalEvent).from_statement(_ALL_ENTITIES.bindparams(
+                tenant=tenant_id, after=after, limit=limit))
         events = [_envelope(e) for e in session.scalars(query)]
     return EventPage(events, events[-1]["seq"] if events else after)
 
@@ -85,13 +110,49 @@ def show_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict
             .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.id == record_id)).one_or_none()
         if row is None:
             raise NotFound("no such canonical record", tenant=tenant_id, record=record_id)
-        history = [{"event_id": str(c.event_id), "before": c.before, "after": c.after, "diff": c.diff,
-                    "at": c.changed_at.isoformat()}
-                   for c in session.scalars(select(ChangeLog).where(ChangeLog.tenant_id == tenant_id,
-                                                                    ChangeLog.record_id == record_id)
-                                            .order_by(ChangeLog.id))]
+        history = [{**h, "event_id": str(h["event_id"]), "at": h["at"].isoformat()}
+                   for h in change_history(session, tenant_id, record_id=record_id)]
         view = unified(session, tenant_id, row[0].entity, record_id, _precedence(session, tenant_id))
     return {**_record(*row), "history": history, "unified": view}
+
+
+def change_history(session: Session, tenant_id: uuid.UUID, *, record_id: uuid.UUID | None = None,
+                   entity: str | None = None) -> list[dict[str, Any]]:
+    """Changes of one record (or of every record of an entity) in order, each with the record's
+    full ``before`` and ``after`` and the per-field ``diff``.
+
+    The change log stores only an update's changed fields; ``after`` is the data of the
+    change's event (nothing for a deletion) and ``before`` the ``after`` of the record's
+    previous change, so a creation's or deletion's diff is every field it set or dropped.
+    """
+    query = (select(ChangeLog.record_id, ChangeLog.event_id, ChangeLog.diff, ChangeLog.changed_at,
+                    CanonicalEvent.op, CanonicalEvent.data)
+             .join(CanonicalEvent, (CanonicalEvent.tenant_id == ChangeLog.tenant_id)
+                   & (CanonicalEvent.id == ChangeLog.event_id))
+             .where(ChangeLog.tenant_id == tenant_id).order_by(ChangeLog.id))
+    if record_id is not None:
+        query = query.where(ChangeLog.record_id == record_id)
+    if entity is not None:
+        query = query.where(ChangeLog.entity == entity)
+    state: dict[uuid.UUID, dict | None] = {}
+    history = []
+    for rid, event, diff, at, op, data in session.execute(query):
+        before, after = state.get(rid), (None if op == "delete" else data)
+        if diff is None:
+            diff = {k: {"before": (before or {}).get(k), "after": (after or {}).get(k)}
+                    for k in sorted({*(before or {}), *(after or {})})
+                    if not _same((before or {}).get(k), (after or {}).get(k))}
+        history.append({"record_id": rid, "event_id": event, "before": before, "after": after, "diff": diff,
+                        "at": at})
+        state[rid] = after
+    return history
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality as jsonb has it: 1 and 1.0 are equal, 1 and true are not."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
 
 
 def unified_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, limit: int = 5) -> list[UnifiedRecord]:

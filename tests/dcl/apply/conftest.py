@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from autonomos.aam.connectors.base import RecordMessage, StreamSpec
 from autonomos.aam.sync.landing import Lander
 from autonomos.services import connections, mappings
-from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog, Quarantine
+from autonomos.services.records import change_history
+from autonomos.store.tables import CanonicalEvent, CanonicalRecord, Quarantine
 
 
 @dataclass
@@ -44,9 +46,10 @@ class Source:
                 CanonicalEvent.entity == entity, CanonicalEvent.connection_id == self.connection_id)
                 .order_by(CanonicalEvent.seq)))
 
-    def change_log(self, entity: str) -> list[ChangeLog]:
+    def change_log(self, entity: str) -> list[SimpleNamespace]:
+        """The entity's changes in order: event id, full before and after, per-field diff."""
         with self.rt.db.tenant(self.tenant_id) as session:
-            return list(session.scalars(select(ChangeLog).where(ChangeLog.entity == entity).order_by(ChangeLog.id)))
+            return [SimpleNamespace(**h) for h in change_history(session, self.tenant_id, entity=entity)]
 
     def quarantined(self) -> list[Quarantine]:
         with self.rt.db.tenant(self.tenant_id) as session:

@@ -7,17 +7,24 @@ Two modes, one path:
 * **incremental** (after a sync): only record versions landed since the mapping's last
   successful apply of this version (raw record ids above its ``high_water``).
 
-Each batch is one tenant transaction: take the mapping's advisory lock, check the version is
-still the current one (a newer publish supersedes a running apply), read the raw records,
-transform them in an ephemeral DuckDB, and write events, records and change log together
-(``writer``). Because events are keyed deterministically and written only on change, a
-crash or a repeat only repeats work. The run and its counts are kept in ``apply_runs``.
+Batches are read and transformed one ahead of the writer, on a thread of their own (its
+own connection and short read transactions; DuckDB and the driver release the GIL), so
+reading and transforming batch n+1 overlaps writing batch n. Each write is one tenant
+transaction: take the mapping's advisory lock, check the version is still the current one
+(a newer publish supersedes a running apply), and write events, records and change log
+together (``writer``), only for rows whose raw record version is still the head. Because
+events are keyed deterministically and written only on change, a crash or a repeat only
+repeats work. The run and its counts are kept in ``apply_runs``.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text, update
@@ -48,13 +55,14 @@ DEFAULT_BATCH = 20_000
 # (..., record_key, version) index serves it. Stale statistics of fast-growing tables once
 # made the planner probe the id index instead and filter a whole stream per record.
 _BACKFILL = """
-    SELECT r.id, h.record_key, r.payload::text, r.is_deleted
+    SELECT r.id, r.version, h.record_key, r.payload::text, r.is_deleted,
+           (r.payload - CAST(%(mapped)s AS text[]))::text
     FROM (SELECT record_key FROM raw_record_heads
           WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
             AND record_key > %(after)s
           ORDER BY record_key LIMIT %(limit)s) h
     CROSS JOIN LATERAL (
-        SELECT id, payload, is_deleted FROM raw_records
+        SELECT id, version, payload, is_deleted FROM raw_records
         WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
           AND record_key = h.record_key
         ORDER BY version DESC LIMIT 1) r
@@ -62,7 +70,8 @@ _BACKFILL = """
 """
 
 _INCREMENTAL = """
-    SELECT r.id, r.record_key, r.payload::text, r.is_deleted
+    SELECT r.id, r.version, r.record_key, r.payload::text, r.is_deleted,
+           (r.payload - CAST(%(mapped)s AS text[]))::text
     FROM raw_records r
     WHERE r.tenant_id = %(tenant)s AND r.connection_id = %(connection)s AND r.stream = %(stream)s
       AND r.id > %(after)s AND r.id <= %(high)s
@@ -163,29 +172,96 @@ def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, 
     return report
 
 
-def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, after: int | str,
-          high: int, batch_size: int) -> str:
+@dataclass(frozen=True)
+class _Batch:
+    batch_id: uuid.UUID
+    copy_text: str
+    failed: int
+    read: int
+
+
+def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: int | str, high: int,
+             batch_size: int) -> Iterator[_Batch]:
+    """Read (each in a short transaction of its own) and transform the run's batches in order."""
     t = plan.target
     incremental = isinstance(after, int)
     while True:
         with db.tenant(t.tenant_id) as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))"), {"m": str(plan.mapping_id)})
-            current = current_version(session, t.tenant_id, plan.mapping_id)
-            if current is None or current.id != t.mapping_version_id:
-                return "superseded"
             raw = session.connection().connection.driver_connection
             params = {"tenant": t.tenant_id, "connection": t.connection_id, "stream": t.stream, "after": after,
-                      "high": high, "limit": batch_size}
+                      "high": high, "limit": batch_size, "mapped": list(t.mapped_keys)}
             rows = raw.execute(_INCREMENTAL if incremental else _BACKFILL, params).fetchall()
-            if not rows:
-                return "succeeded"
-            ids, keys, payloads, deleted = zip(*rows)
-            batch_id = uuid.uuid4()
-            copy_text, failed = transformer.run(batch_id, ids, keys, payloads, deleted)
-            report.counts.add(write_batch(session, t, batch_id, copy_text, failed, len(rows)))
-            after = ids[-1] if incremental else keys[-1]
+        if not rows:
+            return
+        ids, versions, keys, payloads, deleted, unknown = zip(*rows)
+        batch_id = uuid.uuid4()
+        copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
+        yield _Batch(batch_id, copy_text, failed, len(rows))
         if len(rows) < batch_size:
-            return "succeeded"
+            return
+        after = ids[-1] if incremental else keys[-1]
+
+
+_DONE = object()
+
+
+@contextmanager
+def _read_ahead(batches: Iterator[_Batch], depth: int = 1) -> Iterator[Iterator[_Batch]]:
+    """``batches`` produced on a thread, at most ``depth`` ahead of the consumer; the producer's
+    exceptions re-raise in the consumer, and leaving early stops the producer."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            put(exc)
+
+    def consume() -> Iterator[_Batch]:
+        while (item := ready.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    worker = threading.Thread(target=produce, name="apply-read-ahead", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, after: int | str,
+          high: int, batch_size: int) -> str:
+    t = plan.target
+    with _read_ahead(_batches(db, plan, transformer, after, high, batch_size)) as batches:
+        for batch in batches:
+            with db.tenant(t.tenant_id) as session:
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))"),
+                                {"m": str(plan.mapping_id)})
+                # A batch commit does not wait for its WAL flush: batches are idempotent, and the
+                # run's final status commit is synchronous, so it flushes every batch before it
+                # (a crash before that leaves the run unfinished; the next apply repeats the work).
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+                current = current_version(session, t.tenant_id, plan.mapping_id)
+                if current is None or current.id != t.mapping_version_id:
+                    return "superseded"
+                report.counts.add(write_batch(session, t, batch.batch_id, batch.copy_text, batch.failed, batch.read))
+    return "succeeded"
 
 
 def _finish(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, status: str, counts: WriteResult,

@@ -57,29 +57,34 @@ class BatchTransformer:
         record_name = quote(f"{tenant_id}:{entity}:{connection_id}:{stream}:") + " || record_key"
         event_name = f"{quote(f'{tenant_id}:')} || CAST(raw_id AS VARCHAR) || {quote(f':{mapping_version_id}')}"
         self.sql = f"""
-            WITH src AS (SELECT seq, raw_id, record_key, is_deleted, payload, {extract} AS v FROM batch),
+            WITH src AS (SELECT seq, raw_id, raw_version, record_key, is_deleted, unknown, payload, {extract} AS v
+                         FROM batch),
             out AS (
-                SELECT seq, raw_id, record_key, is_deleted, {outputs},
+                SELECT seq, raw_id, raw_version, record_key, is_deleted, unknown, {outputs},
                        {_uuid5_sql(record_name)} AS record_id, {_uuid5_sql(event_name)} AS event_id
                 FROM src)
             SELECT string_agg(concat_ws(chr(9), $batch_id, CAST(seq AS VARCHAR), CAST(raw_id AS VARCHAR),
-                                        {_copy_text('record_key')}, record_id, event_id,
+                                        CAST(raw_version AS VARCHAR), {_copy_text('record_key')}, record_id, event_id,
                                         {_copy_text('CASE WHEN is_deleted THEN NULL ELSE CAST(data AS VARCHAR) END')},
                                         CASE WHEN is_deleted THEN 't' ELSE 'f' END,
-                                        {_copy_text('CASE WHEN is_deleted THEN NULL ELSE error END')}),
+                                        {_copy_text('CASE WHEN is_deleted THEN NULL ELSE error END')},
+                                        {_copy_text('CASE WHEN is_deleted THEN NULL ELSE unknown END')}),
                               chr(10) ORDER BY seq) || chr(10),
                    count(*) FILTER (WHERE error IS NOT NULL AND NOT is_deleted)
             FROM out"""
 
-    def run(self, batch_id: uuid.UUID, raw_ids: Sequence[int], keys: Sequence[str], payloads: Sequence[str],
-            deleted: Sequence[bool]) -> tuple[str, int]:
-        """(COPY text of the batch, number of records that failed coercion)."""
+    def run(self, batch_id: uuid.UUID, raw_ids: Sequence[int], versions: Sequence[int], keys: Sequence[str],
+            payloads: Sequence[str], deleted: Sequence[bool], unknown: Sequence[str | None]) -> tuple[str, int]:
+        """(COPY text of the batch, number of records that failed coercion). ``unknown`` is the
+        JSON text of each payload's unmapped keys, passed through to the event."""
         self.conn.register("batch", {
             "seq": np.arange(len(raw_ids), dtype=np.int64),
             "raw_id": np.asarray(raw_ids, dtype=np.int64),
+            "raw_version": np.asarray(versions, dtype=np.int64),
             "record_key": np.asarray(keys, dtype=object),
             "is_deleted": np.asarray(deleted, dtype=bool),
             "payload": np.asarray(payloads, dtype=object),
+            "unknown": np.asarray(unknown, dtype=object),
         })
         try:
             text, failed = self.conn.execute(self.sql, {"batch_id": str(batch_id)}).fetchall()[0]

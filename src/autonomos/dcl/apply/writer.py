@@ -1,12 +1,15 @@
 """The Postgres side of one micro-batch: COPY into ``apply_staging``, then one statement that
-writes events, current records and change log together (inside the caller's transaction).
+writes events, current records and change log together (inside the caller's transaction,
+which holds the mapping's advisory lock: no other apply of the mapping writes meanwhile).
 
 A record gets an event only when its canonical output differs from the current record (or
-it appears, or is deleted); the event id is deterministic and inserted with ``ON CONFLICT DO
-NOTHING``, and the record and change-log rows are written only for events actually inserted,
-so applying the same batch twice changes nothing. Records that failed coercion go to
-quarantine (stage ``apply``) with their reason, once per open reason, and leave their
-current canonical record as it was.
+it appears, or is deleted); the event id is deterministic and written only if absent, and
+the record and change-log rows are written with their events, so applying the same batch
+twice changes nothing. Batches are read ahead of the transaction that writes them, so a
+row is written only if its raw record version is still the record's head (a newer landed
+version is applied by a later run; an older one is never written over it). Records that
+failed coercion go to quarantine (stage ``apply``) with their reason, once per open reason,
+and leave their current canonical record as it was.
 """
 
 from __future__ import annotations
@@ -17,68 +20,84 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+# Every lookup below is a LATERAL probe of a unique index with all its columns bound (OFFSET 0
+# keeps each one a per-row probe the planner cannot turn into a join: row estimates for a
+# transient staging table and for fast-growing tables are meaningless, and a misjudged join
+# here scans a whole table per row). Events are checked by their primary key through ON
+# CONFLICT, never by a planned probe: with a new tenant's stale statistics the planner once
+# chose the (tenant, entity, seq) index for ``id = ...`` and scanned the tenant's events per
+# row. The advisory lock makes the natural-key probe exact, so a new record is a plain INSERT
+# (ON CONFLICT's speculative insertion costs about a fifth of an insert) and only an existing
+# one goes through ON CONFLICT ... DO UPDATE.
 _WRITE = text(
     """
     WITH s AS MATERIALIZED (
-        SELECT seq, raw_record_id, record_key, record_id, event_id, is_deleted,
-               CASE WHEN is_deleted THEN NULL ELSE jsonb_strip_nulls(data::jsonb) END AS data
-        FROM apply_staging WHERE batch_id = :batch AND error IS NULL
-    ), cur AS MATERIALIZED (
-        SELECT s.*, c.id AS existing_id, c.data AS before, c.is_deleted AS was_deleted
-        -- One probe of the natural key: every column of the only tenant-leading index of
-        -- canonical_records is bound, so no statistics (stale on a fast-growing table) can
-        -- talk the planner into scanning a tenant's records per row (OFFSET 0: keep it a probe).
-        FROM s LEFT JOIN LATERAL (SELECT id, data, is_deleted FROM canonical_records
-                                  WHERE tenant_id = :tenant AND entity = :entity AND connection_id = :connection
-                                    AND stream = :stream AND record_key = s.record_key OFFSET 0) c ON true
-    ), changed AS MATERIALIZED (
-        SELECT cur.*, coalesce(existing_id, record_id) AS rid,
+        SELECT st.seq, st.raw_record_id, st.record_key, st.record_id, st.event_id, st.is_deleted,
+               st.unknown_fields, CASE WHEN st.is_deleted THEN NULL ELSE jsonb_strip_nulls(st.data::jsonb) END AS data,
+               c.id AS existing_id, c.data AS before, c.is_deleted AS was_deleted
+        FROM apply_staging st
+        CROSS JOIN LATERAL (SELECT version FROM raw_record_heads
+                            WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
+                              AND record_key = st.record_key OFFSET 0) h
+        LEFT JOIN LATERAL (SELECT id, data, is_deleted FROM canonical_records
+                           WHERE tenant_id = :tenant AND entity = :entity AND connection_id = :connection
+                             AND stream = :stream AND record_key = st.record_key OFFSET 0) c ON true
+        WHERE st.batch_id = :batch AND st.error IS NULL AND h.version = st.raw_version
+    ), candidates AS MATERIALIZED (
+        SELECT s.*, coalesce(existing_id, record_id) AS rid,
                CASE WHEN existing_id IS NULL OR was_deleted THEN NULL ELSE before END AS old
-        FROM cur
+        FROM s
         WHERE CASE WHEN is_deleted THEN existing_id IS NOT NULL AND NOT was_deleted
                    ELSE existing_id IS NULL OR was_deleted OR before IS DISTINCT FROM data END
     ), ev AS (
-        INSERT INTO canonical_events AS e
+        INSERT INTO canonical_events
             (id, tenant_id, entity, record_id, op, data, unknown_fields, source_system, connection_id, stream,
              record_key, raw_record_id, schema_fingerprint, mapping_version_id, trace_id)
-        SELECT ch.event_id, :tenant, :entity, ch.rid, CASE WHEN ch.is_deleted THEN 'delete' ELSE 'upsert' END,
-               coalesce(ch.data, '{}'::jsonb),
-               CASE WHEN ch.is_deleted THEN '{}'::jsonb ELSE r.payload - CAST(:mapped AS text[]) END,
-               :source_system, :connection, :stream, ch.record_key, ch.raw_record_id, :fingerprint, :version, :trace
-        FROM changed ch CROSS JOIN LATERAL (
-            SELECT payload FROM raw_records  -- every indexed column bound: any index the planner picks is a probe
-            WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
-              AND record_key = ch.record_key AND id = ch.raw_record_id OFFSET 0) r
-        ORDER BY ch.seq
+        SELECT event_id, :tenant, :entity, rid, CASE WHEN is_deleted THEN 'delete' ELSE 'upsert' END,
+               coalesce(data, '{}'::jsonb),
+               CASE WHEN is_deleted THEN '{}'::jsonb ELSE coalesce(unknown_fields::jsonb, '{}'::jsonb) END,
+               :source_system, :connection, :stream, record_key, raw_record_id, :fingerprint, :version, :trace
+        FROM candidates
+        ORDER BY seq
         ON CONFLICT (id) DO NOTHING
-        RETURNING e.id
-    ), written AS MATERIALIZED (
-        SELECT ch.* FROM changed ch JOIN ev ON ev.id = ch.event_id
-    ), rec AS (
+        RETURNING id
+    ), changed AS MATERIALIZED (  -- hash-joined (the caller turns nested loops off for CTE joins)
+        SELECT c.* FROM candidates c JOIN ev ON ev.id = c.event_id
+    ), created AS (
+        INSERT INTO canonical_records
+            (id, tenant_id, entity, connection_id, stream, record_key, data, is_deleted, version, last_event_id,
+             mapping_version_id)
+        SELECT rid, :tenant, :entity, :connection, :stream, record_key, data, false, 1, event_id, :version
+        FROM changed WHERE existing_id IS NULL
+        RETURNING 1
+    ), updated AS (
         INSERT INTO canonical_records AS c
             (id, tenant_id, entity, connection_id, stream, record_key, data, is_deleted, version, last_event_id,
              mapping_version_id)
         SELECT rid, :tenant, :entity, :connection, :stream, record_key, coalesce(data, before), is_deleted, 1,
                event_id, :version
-        FROM written
+        FROM changed WHERE existing_id IS NOT NULL
         ON CONFLICT (tenant_id, entity, connection_id, stream, record_key) DO UPDATE
             SET data = excluded.data, is_deleted = excluded.is_deleted, version = c.version + 1,
                 last_event_id = excluded.last_event_id, mapping_version_id = excluded.mapping_version_id,
                 updated_at = now()
         RETURNING 1
     ), log AS (
-        INSERT INTO change_log (tenant_id, record_id, event_id, entity, before, after, diff)
-        SELECT :tenant, w.rid, w.event_id, :entity, w.old, w.data,
-               (SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', w.old -> k, 'after', w.data -> k)),
-                                '{}'::jsonb)
-                FROM (SELECT jsonb_object_keys(coalesce(w.old, '{}'::jsonb))
-                      UNION SELECT jsonb_object_keys(coalesce(w.data, '{}'::jsonb))) AS keys(k)
-                WHERE (w.old -> k) IS DISTINCT FROM (w.data -> k))
-        FROM written w
+        -- The event holds the after; an update also stores its changed fields, a creation or
+        -- a deletion (every field changed) stores nothing more.
+        INSERT INTO change_log (tenant_id, record_id, event_id, entity, diff)
+        SELECT :tenant, rid, event_id, :entity,
+               CASE WHEN old IS NOT NULL AND data IS NOT NULL THEN (
+                   SELECT jsonb_object_agg(k, jsonb_build_object('before', old -> k, 'after', data -> k))
+                   FROM (SELECT jsonb_object_keys(old) UNION SELECT jsonb_object_keys(data)) AS keys(k)
+                   WHERE (old -> k) IS DISTINCT FROM (data -> k)) END
+        FROM changed
+        ORDER BY seq
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM rec), (SELECT count(*) FROM log),
-           (SELECT count(*) FROM written WHERE is_deleted)
+    SELECT (SELECT count(*) FROM apply_staging WHERE batch_id = :batch AND error IS NULL),
+           (SELECT count(*) FROM changed), (SELECT count(*) FROM created) + (SELECT count(*) FROM updated),
+           (SELECT count(*) FROM log), (SELECT count(*) FROM changed WHERE is_deleted)
     """
 )
 
@@ -145,23 +164,22 @@ def write_batch(session: Session, target: Target, batch_id: uuid.UUID, copy_text
         return WriteResult()
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
-        "COPY apply_staging (batch_id, seq, raw_record_id, record_key, record_id, event_id, data, is_deleted, error)"
-        " FROM STDIN"
+        "COPY apply_staging (batch_id, seq, raw_record_id, raw_version, record_key, record_id, event_id, data,"
+        " is_deleted, error, unknown_fields) FROM STDIN"
     ) as copy:
         copy.write(copy_text)
     params = {"batch": batch_id, "tenant": target.tenant_id, "entity": target.entity,
               "connection": target.connection_id, "stream": target.stream, "source_system": target.source_system,
-              "version": target.mapping_version_id, "mapped": list(target.mapped_keys),
-              "fingerprint": target.fingerprint, "trace": target.trace_id}
-    # The batch's CTEs and sort stay in memory. The planner believes each CTE holds a row or two
+              "version": target.mapping_version_id, "fingerprint": target.fingerprint, "trace": target.trace_id}
+    # The batch's CTEs and sorts stay in memory. The planner believes each CTE holds a row or two
     # and would join thousands of events pairwise; the LATERAL probes stay nested loops anyway.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text("SET LOCAL enable_nestloop = off"))
-    good, records, logged, deleted = session.execute(_WRITE, params).one()
+    good, events, records, logged, deleted = session.execute(_WRITE, params).one()
     session.execute(text("SET LOCAL enable_nestloop = on"))
     if failed:
         session.execute(_QUARANTINE, {**params, "number": str(target.version)})
     session.execute(_CLEAR, {"batch": batch_id})
-    if records != logged:  # one statement wrote both; a mismatch would be a bug worth stopping for
-        raise RuntimeError(f"apply wrote {records} records but {logged} change-log rows")
+    if not events == records == logged:  # one statement wrote all three; a mismatch is a bug worth stopping for
+        raise RuntimeError(f"apply wrote {events} events, {records} records and {logged} change-log rows")
     return WriteResult(read=read, changed=records, unchanged=good - records, deleted=deleted, quarantined=failed)

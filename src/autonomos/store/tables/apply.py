@@ -47,6 +47,8 @@ class ApplyStaging(Base):
     batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    raw_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    """The raw record's version: written only if it is still the record's head."""
     record_key: Mapped[str] = mapped_column(Text, nullable=False)
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
@@ -54,3 +56,5 @@ class ApplyStaging(Base):
     """Canonical JSON text; parsed into JSONB only for records whose output changed."""
     is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+    unknown_fields: Mapped[str | None] = mapped_column(Text)
+    """JSON text of the payload's keys the version does not read (cut when the batch is read)."""

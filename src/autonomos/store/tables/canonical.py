@@ -27,13 +27,18 @@ from autonomos.store.base import Base, TenantOwned, new_id_column, utcnow_column
 
 class CanonicalEvent(TenantOwned, Base):
     """One change to one canonical record. ``id`` is a pure function of (tenant, raw record
-    version, mapping version); ``seq`` is the consumers' resumable cursor. Append-only."""
+    version, mapping version); ``seq`` is the consumers' resumable cursor. Append-only.
+
+    A bulk table: no per-row tenant foreign key (``store.purge`` deletes a tenant's events),
+    and one reader index, (tenant, entity, seq): readers of one entity range over it, readers
+    of all entities merge the entities' ranges (``services.records.read_events``)."""
 
     __tablename__ = "canonical_events"
-    __table_args__ = (Index(None, "tenant_id", "entity", "seq"), Index(None, "tenant_id", "seq"))
+    __tenant_fk__ = False
+    __table_args__ = (Index(None, "tenant_id", "entity", "seq"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), nullable=False, unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), nullable=False)
     entity: Mapped[str] = mapped_column(String(64), nullable=False)
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     op: Mapped[str] = mapped_column(String(8), nullable=False)
@@ -51,9 +56,11 @@ class CanonicalEvent(TenantOwned, Base):
 
 
 class CanonicalRecord(TenantOwned, Base):
-    """The current canonical state of one source record in one entity."""
+    """The current canonical state of one source record in one entity (a bulk table: no
+    per-row tenant foreign key, ``store.purge`` deletes a tenant's records)."""
 
     __tablename__ = "canonical_records"
+    __tenant_fk__ = False
     # The natural key is the only tenant-leading index: apply probes it with every column bound,
     # so a second (tenant, entity, ...) index could only ever be a wrong plan for that probe.
     __table_args__ = (UniqueConstraint("tenant_id", "entity", "connection_id", "stream", "record_key"),)
@@ -72,18 +79,24 @@ class CanonicalRecord(TenantOwned, Base):
 
 
 class ChangeLog(TenantOwned, Base):
-    """Before/after of every change to a canonical record, written with its event."""
+    """Every change to a canonical record, written with its event, in the record's order.
+
+    The event holds the record's data after the change, so a row stores only what the event
+    does not: for an update, the changed fields (``{field: {"before", "after"}}``); for a
+    creation or a deletion, nothing (``diff`` NULL: every field changed). The full before and
+    after of a change are the data of the record's previous event and of its own
+    (``services.records.show_record``). A bulk table keyed by (tenant, record, id): the
+    history of a record is one range of its primary key; no per-row tenant foreign key."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index(None, "tenant_id", "record_id", "id"),)
+    __tenant_fk__ = False
 
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     entity: Mapped[str] = mapped_column(String(64), nullable=False)
-    before: Mapped[dict | None] = mapped_column(JSONB)
-    after: Mapped[dict | None] = mapped_column(JSONB)
-    diff: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    diff: Mapped[dict | None] = mapped_column(JSONB)
     changed_at: Mapped[dt.datetime] = utcnow_column()
 
 
