@@ -8,7 +8,7 @@ import sys
 import psycopg
 import redis
 
-from autonomos.engines.postgres import EmbeddedPostgres, libpq_dsn
+from autonomos.engines.postgres import SERVER_SETTINGS, EmbeddedPostgres, configure_server, libpq_dsn, to_sqlalchemy_url
 from autonomos.engines.redis import EmbeddedRedis
 
 
@@ -18,7 +18,7 @@ def _cli(data_dir, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_services_start_outlive_the_command_and_stop(tmp_path):
+def test_services_start_outlive_the_command_and_stop(tmp_path, monkeypatch):
     started = _cli(tmp_path, "services", "start")
     assert started.returncode == 0, started.stderr
     try:
@@ -28,6 +28,17 @@ def test_services_start_outlive_the_command_and_stop(tmp_path):
             version = conn.execute("SHOW server_version_num").fetchone()[0]
             assert int(version) >= 160000
             assert conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+            # The bulk settings are in force (those needing a restart included) and stay put.
+            for name, value in SERVER_SETTINGS.items():
+                assert conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] == value
+            assert configure_server(to_sqlalchemy_url(pg_url)) is False
+        with psycopg.connect(libpq_dsn(pg_url), autocommit=True) as conn:
+            # New settings that need a restart, while a client is connected: written, but no restart cuts it off.
+            monkeypatch.setitem(SERVER_SETTINGS, "wal_buffers", "32MB")
+            assert configure_server(to_sqlalchemy_url(pg_url)) is False
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SELECT setting FROM pg_file_settings WHERE name = 'wal_buffers' "
+                                "ORDER BY seqno DESC LIMIT 1").fetchone() == ("32MB",)
         rd = EmbeddedRedis(tmp_path)
         client = redis.Redis(unix_socket_path=str(rd.socket))
         assert client.ping()

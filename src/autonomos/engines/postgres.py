@@ -33,7 +33,9 @@ Landing and apply write several MB of WAL per micro-batch: with the default 4 MB
 buffers the backend stops to write WAL itself, and a 1 GB ``max_wal_size`` forces
 checkpoints (and full-page images after each) in the middle of a large sync. Measured on
 200k landed records: ~15% less time. Set once with ALTER SYSTEM; the first two need a restart,
-which happens once per data dir. An external server (DATABASE_URL) is never reconfigured.
+which happens once per data dir, and only while no other client is connected (a running worker
+is never cut off; the settings then wait for ``aos services stop``/``start``). An external
+server (DATABASE_URL) is never reconfigured.
 """
 
 
@@ -160,7 +162,16 @@ def configure_server(admin_url: URL) -> bool:
                                                                    sql.Literal(SERVER_SETTINGS[name])))
         if changed:
             conn.execute("SELECT pg_reload_conf()")
-    return any(context == "postmaster" for _, context in changed)
+        if not any(context == "postmaster" for _, context in changed):
+            return False
+        # A restart would cut off workers that are connected now: leave it to `aos services stop/start`.
+        others = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                              "AND pid <> pg_backend_pid()").fetchone()[0]
+        if others:
+            logger.warning("new embedded PostgreSQL settings apply at its next restart (aos services stop; "
+                           "aos services start): %d clients are connected now", others)
+            return False
+    return True
 
 
 def drop_database(admin_url: URL, name: str) -> None:
