@@ -61,3 +61,15 @@ def test_doctor_with_pinecone_selected_but_no_key(database_url, redis_url, names
     doctor = runner.invoke(app, ["doctor"], env=env)
     assert doctor.exit_code == 1
     assert "PINECONE_API_KEY" in doctor.output
+
+
+def test_table_cells_show_brackets_as_written_and_styled_cells_keep_their_style():
+    from rich.console import Console
+    from rich.text import Text
+
+    from autonomos.cli.common import STATUS_STYLE, table
+
+    console = Console(record=True, width=120, color_system="truecolor")
+    console.print(table("t", ["reason", "status"], [["line 3: [split 0] of [bold]x[/bold]", STATUS_STYLE["fail"]]]))
+    assert "line 3: [split 0] of [bold]x[/bold]" in console.export_text()
+    assert isinstance(STATUS_STYLE["ok"], Text) and STATUS_STYLE["fail"].style == "red"

@@ -8,7 +8,9 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from autonomos import logs
 from autonomos.config import load_settings
@@ -36,22 +38,25 @@ def runtime() -> Iterator[Runtime]:
     try:
         yield rt
     except AutonomosError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         rt.close()
 
 
 def table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
+    """Cells are shown as written: text in brackets (a reason, a transform) is not Rich markup.
+    A cell that should be styled is passed as ``rich.text.Text``."""
     out = Table(title=title)
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*(str(v) for v in row))
+        out.add_row(*(v if isinstance(v, Text) else escape(str(v)) for v in row))
     return out
 
 
-STATUS_STYLE = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]fail[/red]"}
+STATUS_STYLE = {"ok": Text("ok", style="green"), "warn": Text("warn", style="yellow"),
+                "fail": Text("fail", style="red")}
 
 
 TENANT_OPTION_HELP = "Tenant slug or id."

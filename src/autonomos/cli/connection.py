@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from autonomos.cli.common import TENANT_OPTION_HELP, actor, console, json_argument, resolve_tenant, runtime, table
 from autonomos.services import connections as service
@@ -51,7 +52,7 @@ def test(name: str, tenant: str = TENANT) -> None:
     """Check that the connection can reach its source."""
     with runtime() as rt:
         result = service.test_connection(rt, resolve_tenant(rt, tenant), name)
-        console.print(("[green]ok[/green] " if result.ok else "[red]failed[/red] ") + result.message)
+        console.print(("[green]ok[/green] " if result.ok else "[red]failed[/red] ") + escape(result.message))
         if not result.ok:
             raise typer.Exit(1)
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from autonomos.cli.common import actor, console, runtime, table
 from autonomos.dcl.mappings import describe
@@ -62,8 +61,8 @@ def mapping_diff(
     with runtime() as rt:
         changes = mapping_service.diff_versions(rt, find_tenant(rt, tenant).id, connection, stream, entity, old, new)
         console.print(table("diff", ["field", "change", "before", "after"], [
-            [c["canonical_field"], c["change"], escape(describe(c["before"])) if c["before"] else "",
-             escape(describe(c["after"])) if c["after"] else ""] for c in changes]))
+            [c["canonical_field"], c["change"], describe(c["before"]) if c["before"] else "",
+             describe(c["after"]) if c["after"] else ""] for c in changes]))
 
 
 @mapping_app.command("rollback")
@@ -87,5 +86,5 @@ def mapping_list(
         rows = mapping_service.list_versions(rt, find_tenant(rt, tenant).id, connection)
         console.print(table("mapping versions", ["connection", "stream", "entity", "version", "fields", "by", "at"], [
             [v.connection, v.stream, v.entity, v.version,
-             escape("\n".join(describe(f) for f in v.fields)) if show_fields else len(v.fields), v.published_by,
+             "\n".join(describe(f) for f in v.fields) if show_fields else len(v.fields), v.published_by,
              f"{v.published_at:%Y-%m-%d %H:%M}" + (" (rollback)" if v.rollback_of else "")] for v in rows]))

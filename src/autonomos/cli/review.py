@@ -97,11 +97,11 @@ def review_show(proposal: str = PROPOSAL, tenant: str = TENANT) -> None:
     if e.get("rejections"):
         _examples("nearest rejected examples", e["rejections"])
     profile = e.get("profile") or {}
-    facts = [[k, escape(json.dumps(profile[k], default=str))] for k in ("type", "null_share", "distinct", "min", "max",
+    facts = [[k, json.dumps(profile[k], default=str)] for k in ("type", "null_share", "distinct", "min", "max",
                                                                   "patterns") if profile.get(k) not in (None, {}, [])]
-    facts.append(["samples", escape(", ".join(json.dumps(v, default=str) for v in e.get("samples") or []))])
+    facts.append(["samples", ", ".join(json.dumps(v, default=str) for v in e.get("samples") or [])])
     if e.get("suggested_transform"):
-        facts.append(["suggested transform", escape(json.dumps(e["suggested_transform"]))])
+        facts.append(["suggested transform", json.dumps(e["suggested_transform"])])
     console.print(table("profile", ["", "value"], facts))
     if p.reviews:
         console.print(table("reviews", ["at", "actor", "action", "decision", "comment"], [
@@ -115,8 +115,8 @@ def _review_target(source_field: str, r: dict) -> str:
     target = f"{r['entity']}.{r['field']}"
     if r["action"] == "reject":
         return f"{source_field} is not {target}"
-    return escape(describe({"source_field": source_field, "canonical_field": target,
-                            **({"transform": r["transform"]} if r["transform"] else {})}))
+    return describe({"source_field": source_field, "canonical_field": target,
+                     **({"transform": r["transform"]} if r["transform"] else {})})
 
 
 def _decide(action: str, proposal: str, tenant: str, **options) -> None:

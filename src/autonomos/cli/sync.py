@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
@@ -71,7 +72,7 @@ def _print_summary(rt, tenant_id, run) -> None:
     if reasons:
         console.print(table("quarantined by reason", ["reason", "records"], [[r, n] for r, n in reasons.items()]))
     if run.error:
-        console.print(f"[red]error:[/red] {run.error}")
+        console.print(f"[red]error:[/red] {escape(run.error)}")
 
 
 @sync_app.command("status")
