@@ -7,13 +7,11 @@ crash or a Redis flush and carry on from the last committed checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import queue
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import select, text
@@ -24,6 +22,7 @@ from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
 from autonomos.notifications import publish
+from autonomos.read_ahead import read_ahead
 from autonomos.services import connections as connection_service
 from autonomos.services.apply import apply_connection
 from autonomos.services.runtime import Runtime
@@ -102,77 +101,57 @@ class RunExecutor:
         full = run.mode == "full"
         lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
         state = None if full and not self._resuming_full(stream) else self._load_state(stream.name)
-        batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
-        stop = threading.Event()
-        reader = threading.Thread(target=self._read_batches, args=(connector, stream, state, lander, batches, stop),
-                                  name=f"read-{stream.name}", daemon=True)
         writers = OrderedWriters(self.rt.settings.sync_writers, name=f"land-{stream.name}")
-        reader.start()
+        stop = threading.Event()
+        prepared_batches = self._prepared_batches(connector, stream, state, lander, stop)
         try:
-            while True:
-                item = batches.get()
-                if isinstance(item, BaseException):
-                    writers.drain()  # what was read before the failure still lands, with its checkpoint
-                    raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {item}",
-                                          tenant=tenant, run=run.id, stream=stream.name) from item
-                prepared, checkpoint, last = item
-                writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
-                                                                finish_full=full and last))
-                if last:
-                    writers.drain()
-                    return
+            with read_ahead(prepared_batches, depth=READ_AHEAD_BATCHES, name=f"read-{stream.name}",
+                            stop=stop) as batches:
+                while True:
+                    try:
+                        prepared, checkpoint, last = next(batches)
+                    except StopIteration:
+                        break
+                    except Exception as exc:
+                        writers.drain()  # what was read before the failure still lands, with its checkpoint
+                        raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {exc}",
+                                              tenant=tenant, run=run.id, stream=stream.name) from exc
+                    writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
+                                                                    finish_full=full and last))
+                writers.drain()
         except BaseException as exc:
             writers.abort(exc)
             raise
         finally:
             writers.close()
-            stop.set()
-            while reader.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    batches.get_nowait()
-                reader.join(0.05)
 
-    def _read_batches(self, connector, stream: StreamSpec, state, lander: Lander, batches: queue.Queue,
-                      stop: threading.Event) -> None:
-        """The reader thread: messages -> prepared batches (with their checkpoint) -> queue."""
-
-        def put(item) -> bool:
-            while not stop.is_set():
-                try:
-                    batches.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        try:
-            records: list[RecordMessage | RecordBatch] = []
-            bad: list[BadRecord] = []
-            rows = 0
-            pending_state: dict[str, Any] | None = None
-            for message in connector.read(stream, state, self.run.mode):
-                if stop.is_set():
-                    return
-                if isinstance(message, (RecordMessage, RecordBatch)):
-                    records.append(message)
-                    rows += rows_in(message)
-                elif isinstance(message, BadRecord):
-                    bad.append(message)
-                    rows += 1
-                elif isinstance(message, StateMessage):
-                    pending_state = message.state
-                    if rows >= self.batch_size:
-                        if not put((lander.prepare(records, bad), pending_state, False)):
-                            return
-                        records, bad, rows, pending_state = [], [], 0, None
-                if rows >= 4 * self.batch_size:
-                    # No checkpoint for a long time: land anyway, the cursor stays where it was.
-                    if not put((lander.prepare(records, bad), None, False)):
-                        return
-                    records, bad, rows = [], [], 0
-            put((lander.prepare(records, bad), pending_state, True))
-        except BaseException as exc:  # handed to the writing thread, which fails the run with it
-            put(exc)
+    def _prepared_batches(self, connector, stream: StreamSpec, state, lander: Lander, stop: threading.Event
+                          ) -> Iterator[tuple[PreparedBatch, dict[str, Any] | None, bool]]:
+        """Messages -> prepared batches, each with its checkpoint and whether it is the last one
+        (ends early once ``stop`` is set: the run was stopped or failed)."""
+        records: list[RecordMessage | RecordBatch] = []
+        bad: list[BadRecord] = []
+        rows = 0
+        pending_state: dict[str, Any] | None = None
+        for message in connector.read(stream, state, self.run.mode):
+            if stop.is_set():
+                return
+            if isinstance(message, (RecordMessage, RecordBatch)):
+                records.append(message)
+                rows += rows_in(message)
+            elif isinstance(message, BadRecord):
+                bad.append(message)
+                rows += 1
+            elif isinstance(message, StateMessage):
+                pending_state = message.state
+                if rows >= self.batch_size:
+                    yield lander.prepare(records, bad), pending_state, False
+                    records, bad, rows, pending_state = [], [], 0, None
+            if rows >= 4 * self.batch_size:
+                # No checkpoint for a long time: land anyway, the cursor stays where it was.
+                yield lander.prepare(records, bad), None, False
+                records, bad, rows = [], [], 0
+        yield lander.prepare(records, bad), pending_state, True
 
     def _resuming_full(self, stream: StreamSpec) -> bool:
         # A full refresh resumed after a crash continues from its own checkpoints; a fresh one

@@ -20,11 +20,8 @@ repeats work. The run and its counts are kept in ``apply_runs``.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text, update
@@ -36,6 +33,7 @@ from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.engines.duckdb import ephemeral_duckdb
+from autonomos.read_ahead import read_ahead
 from autonomos.store.database import Database
 from autonomos.store.tables import (
     ApplyRun,
@@ -202,53 +200,10 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
         after = ids[-1] if incremental else keys[-1]
 
 
-_DONE = object()
-
-
-@contextmanager
-def _read_ahead(batches: Iterator[_Batch], depth: int = 1) -> Iterator[Iterator[_Batch]]:
-    """``batches`` produced on a thread, at most ``depth`` ahead of the consumer; the producer's
-    exceptions re-raise in the consumer, and leaving early stops the producer."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            put(exc)
-
-    def consume() -> Iterator[_Batch]:
-        while (item := ready.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    worker = threading.Thread(target=produce, name="apply-read-ahead", daemon=True)
-    worker.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        worker.join()
-
-
 def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, after: int | str,
           high: int, batch_size: int) -> str:
     t = plan.target
-    with _read_ahead(_batches(db, plan, transformer, after, high, batch_size)) as batches:
+    with read_ahead(_batches(db, plan, transformer, after, high, batch_size), name="apply-read-ahead") as batches:
         for batch in batches:
             with db.tenant(t.tenant_id) as session:
                 session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))"),
