@@ -9,6 +9,7 @@ the command that started it, so every ``aos`` command and worker shares one serv
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 EMBEDDED_DATABASE = "autonomos"
 
 SERVER_SETTINGS = {
-    "shared_buffers": "256MB",
+    "shared_buffers": "2GB",
     "wal_buffers": "64MB",
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",

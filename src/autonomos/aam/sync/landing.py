@@ -54,12 +54,17 @@ class BatchResult:
             self.reasons[reason] = self.reasons.get(reason, 0) + n
 
 
+StagedRow = tuple[str, bytes, str, bool]
+"""One record as staged: record key, content hash, canonical JSON text, deleted flag."""
+
+
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A batch keyed, hashed and serialised as COPY lines, ready to be written."""
+    """A batch keyed, hashed, serialised and reduced to the last occurrence of each key, ready
+    to be COPYed (in binary: nothing for the server to parse but the JSON it keeps)."""
 
     batch_id: uuid.UUID
-    lines: list[str]
+    rows: list[StagedRow]
     quarantine: list[BadRecord]
     read: int
     keys: frozenset[str] = frozenset()
@@ -73,6 +78,18 @@ def canonical_json(data: dict[str, Any]) -> bytes:
 
 def content_hash(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=16).digest()
+
+
+def _last_per_key(rows: list[StagedRow]) -> tuple[list[StagedRow], frozenset[str]]:
+    """A key seen twice in one batch keeps its last occurrence (the source's latest word)."""
+    keys = frozenset(row[0] for row in rows)
+    if len(keys) == len(rows):
+        return rows, keys
+    last: dict[str, StagedRow] = {}
+    for row in rows:
+        last.pop(row[0], None)
+        last[row[0]] = row
+    return list(last.values()), keys
 
 
 def record_key(stream: StreamSpec, data: dict[str, Any], payload: bytes) -> str | None:
@@ -90,21 +107,11 @@ def record_key(stream: StreamSpec, data: dict[str, Any], payload: bytes) -> str 
     return None
 
 
-def _copy_escape(value: str) -> str:
-    # COPY text format: backslash, newline, carriage return and tab must be escaped.
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if "\n" in value or "\r" in value or "\t" in value:
-        value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return value
-
-
 _INSERT_VERSIONS = text(
     """
     WITH batch AS MATERIALIZED (
-        SELECT DISTINCT ON (record_key) record_key, content_hash, payload, is_deleted
-        FROM landing_staging WHERE batch_id = :batch
-        ORDER BY record_key, seq DESC
+        -- One row per key: the lander keeps only a key's last occurrence in a batch.
+        SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
     ), heads AS (
         -- The head's primary key is the ON CONFLICT arbiter: one index probe per key, and no
         -- write at all for a record whose content and deleted flag are unchanged.
@@ -132,7 +139,7 @@ _INSERT_VERSIONS = text(
 _REMEMBER_KEYS = text(
     """
     INSERT INTO sync_run_keys (tenant_id, sync_run_id, stream, record_key)
-    SELECT DISTINCT :tenant, :run, :stream, record_key FROM landing_staging WHERE batch_id = :batch
+    SELECT :tenant, :run, :stream, record_key FROM landing_staging WHERE batch_id = :batch
     ON CONFLICT DO NOTHING
     """
 )
@@ -163,48 +170,39 @@ class Lander:
         in its reader thread while the previous batch is being written."""
         quarantine: list[BadRecord] = list(bad)
         read = len(quarantine)
-        lines: list[str] = []
-        keys: set[str] = set()
-        batch_id = uuid.uuid4()
-        prefix = f"{batch_id}\t"
-        seq = 0
+        rows: list[StagedRow] = []
         for record in records:
             if isinstance(record, RecordBatch):
                 read += len(record)
-                seq = self._prepare_serialised(record, prefix, seq, lines, keys, quarantine)
+                self._prepare_serialised(record, rows, quarantine)
                 continue
             read += 1
-            seq += 1
-            payload = canonical_json(record.data)
-            line = self._line(prefix, seq, record.data, payload, record.deleted, keys, quarantine)
-            if line is not None:
-                lines.append(line)
-        return PreparedBatch(batch_id, lines, quarantine, read, frozenset(keys))
+            row = self._row(record.data, canonical_json(record.data), record.deleted, quarantine)
+            if row is not None:
+                rows.append(row)
+        rows, keys = _last_per_key(rows)
+        return PreparedBatch(uuid.uuid4(), rows, quarantine, read, keys)
 
-    def _prepare_serialised(self, batch: RecordBatch, prefix: str, seq: int, lines: list[str], keys_seen: set[str],
-                            quarantine: list[BadRecord]) -> int:
+    def _prepare_serialised(self, batch: RecordBatch, rows: list[StagedRow], quarantine: list[BadRecord]) -> None:
         """The bulk path: payloads arrive as canonical JSON text and keys are already computed."""
         keys = batch.keys if batch.keys is not None and self.stream.primary_key else None
+        content_key = self.stream.content_key
+        append = rows.append
         for i, serialised in enumerate(batch.payloads):
-            seq += 1
             key = keys[i] if keys is not None else None
-            if "\\u00" in serialised or not (key or self.stream.content_key):
+            if "\\u00" in serialised or not (key or content_key):
                 # Escapes whose hex case may differ, a NUL, or no key: the per-record path decides.
                 data = orjson.loads(serialised)
-                line = self._line(prefix, seq, data, canonical_json(data), False, keys_seen, quarantine)
-                if line is not None:
-                    lines.append(line)
+                row = self._row(data, canonical_json(data), False, quarantine)
+                if row is not None:
+                    append(row)
                 continue
             payload = serialised.encode()
-            key = key or record_key(self.stream, {}, payload)
-            keys_seen.add(key)
-            lines.append(f"{prefix}{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
-                         f"{_copy_escape(serialised)}\tf\n")
-        return seq
+            digest = content_hash(payload)
+            append((key or digest.hex(), digest, serialised, False))
 
-    def _line(self, prefix: str, seq: int, data: dict[str, Any], payload: bytes, deleted: bool, keys: set[str],
-              quarantine: list[BadRecord]) -> str | None:
-        """One record's COPY line, or None after quarantining it (a NUL character, a missing key)."""
+    def _row(self, data: dict[str, Any], payload: bytes, deleted: bool, quarantine: list[BadRecord]) -> StagedRow | None:
+        """One record's staged row, or None after quarantining it (a NUL character, a missing key)."""
         if b"\\u0000" in payload:
             quarantine.append(BadRecord(self.stream.name, "contains a NUL character, which PostgreSQL cannot store",
                                         payload=None, raw=payload))
@@ -214,9 +212,7 @@ class Lander:
             missing = ", ".join(self.stream.primary_key) or "a key"
             quarantine.append(BadRecord(self.stream.name, f"missing key field(s): {missing}", payload=data))
             return None
-        keys.add(key)
-        return (f"{prefix}{seq}\t{_copy_escape(key)}\t\\\\x{content_hash(payload).hex()}\t"
-                f"{_copy_escape(payload.decode())}\t{'t' if deleted else 'f'}\n")
+        return key, content_hash(payload), payload.decode(), deleted
 
     def land(
         self,
@@ -240,8 +236,8 @@ class Lander:
         result = BatchResult(read=batch.read)
         params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
                   "run": self.run_id, "batch": batch.batch_id}
-        if batch.lines:
-            self._copy(session, batch.lines)
+        if batch.rows:
+            self._copy(session, batch.batch_id, batch.rows)
             # The planner cannot know the two in-memory sets it joins hold thousands of rows each
             # (it guesses one) and would compare them pairwise; a hash join is always right here.
             session.execute(text("SET LOCAL enable_nestloop = off"))
@@ -257,21 +253,15 @@ class Lander:
             self._quarantine(session, batch.quarantine, result)
         return result
 
-    def _copy(self, session: Session, lines: list[str]) -> None:
+    def _copy(self, session: Session, batch_id: uuid.UUID, rows: list[StagedRow]) -> None:
         raw = session.connection().connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(
-            "COPY landing_staging (batch_id, seq, record_key, content_hash, payload, is_deleted) FROM STDIN"
+            "COPY landing_staging (batch_id, seq, record_key, content_hash, payload, is_deleted) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            chunk: list[str] = []
-            size = 0
-            for line in lines:
-                chunk.append(line)
-                size += len(line)
-                if size > 1 << 20:
-                    copy.write("".join(chunk))
-                    chunk, size = [], 0
-            if chunk:
-                copy.write("".join(chunk))
+            copy.set_types(["uuid", "int4", "text", "bytea", "text", "bool"])
+            write = copy.write_row
+            for seq, row in enumerate(rows):
+                write((batch_id, seq, *row))
 
     def _quarantine(self, session: Session, items: list[BadRecord], result: BatchResult) -> None:
         for item in items:
