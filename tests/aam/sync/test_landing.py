@@ -76,6 +76,26 @@ def test_deleted_flag_adds_a_version_and_duplicates_in_a_batch_keep_the_last(rt,
     assert latest == {"00001": "Account 1", "00002": "last"} and deleted is True
 
 
+def test_a_first_load_inserts_plainly_until_a_key_comes_back(rt, setup):
+    tenant, conn = setup
+    lander = Lander(tenant, conn, STREAM, None)
+    with rt.db.tenant(tenant) as session:
+        assert lander.check_first_load(session)
+        first = lander.land(session, _records(10))
+        assert first.inserted == 10 and lander.first_load
+        # Keys 5-9 come back changed in a later batch: the plain insert is refused and undone,
+        # and the batch lands through the arbitrated path (and so do later ones).
+        again = [RecordMessage("accounts", {"id": f"{i:05d}", "name": f"again {i}", "amount": i}) for i in range(5, 15)]
+        second = lander.land(session, again)
+    assert (second.inserted, second.unchanged) == (10, 0) and not lander.first_load
+    with rt.db.tenant(tenant) as session:
+        versions = dict(session.execute(select(RawRecord.record_key, func.max(RawRecord.version))
+                                        .group_by(RawRecord.record_key)).all())
+        assert not Lander(tenant, conn, STREAM, None).check_first_load(session)
+    assert versions == {f"{i:05d}": 2 if 5 <= i < 10 else 1 for i in range(15)}
+    assert _versions(rt, tenant) == 20
+
+
 def test_unkeyable_and_unparsable_records_go_to_quarantine_and_the_rest_lands(rt, setup):
     tenant, conn = setup
     records = _records(5) + [RecordMessage("accounts", {"name": "no id"}),

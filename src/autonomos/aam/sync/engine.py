@@ -101,6 +101,8 @@ class RunExecutor:
         full = run.mode == "full"
         lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
         state = None if full and not self._resuming_full(stream) else self._load_state(stream.name)
+        with self.rt.db.tenant(tenant) as session:
+            lander.check_first_load(session)
         writers = OrderedWriters(self.rt.settings.sync_writers, name=f"land-{stream.name}")
         stop = threading.Event()
         prepared_batches = self._prepared_batches(connector, stream, state, lander, stop)

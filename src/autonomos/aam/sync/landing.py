@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -136,6 +137,37 @@ _INSERT_VERSIONS = text(
     """
 )
 
+_INSERT_FIRST_VERSIONS = text(
+    """
+    WITH batch AS MATERIALIZED (
+        SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
+    ), heads AS (
+        -- Keys the stream has never had: plain inserts, no arbitration (a key that does exist
+        -- makes a unique key refuse the whole statement, and the caller falls back).
+        INSERT INTO raw_record_heads (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted)
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted FROM batch
+    ), inserted AS (
+        INSERT INTO raw_records
+            (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted, sync_run_id)
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, payload::jsonb, is_deleted, :run
+        FROM batch
+        RETURNING is_deleted
+    )
+    SELECT count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted), count(*)
+    FROM inserted
+    """
+)
+
+_KEY_EXISTS = {"pk_raw_record_heads", "uq_raw_records_tenant_id_connection_id_stream_record_ke_cfa1"}
+"""Constraints a plain first-version insert runs into when a key already has a version."""
+
+_STREAM_HAS_HEADS = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM raw_record_heads
+                   WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream)
+    """
+)
+
 _REMEMBER_KEYS = text(
     """
     INSERT INTO sync_run_keys (tenant_id, sync_run_id, stream, record_key)
@@ -164,6 +196,9 @@ class Lander:
         self.stream = stream
         self.run_id = run_id
         self.remember_keys = remember_keys
+        self.first_load = False
+        """Set by ``check_first_load``: the stream has no records yet, so batches try plain
+        inserts first (about half the cost of the arbitrated upsert per new key)."""
 
     def prepare(self, records: Iterable[RecordMessage | RecordBatch], bad: Iterable[BadRecord] = ()) -> PreparedBatch:
         """Key, hash and serialise a batch (pure Python, no database): the sync engine does this
@@ -238,11 +273,7 @@ class Lander:
                   "run": self.run_id, "batch": batch.batch_id}
         if batch.rows:
             self._copy(session, batch.batch_id, batch.rows)
-            # The planner cannot know the two in-memory sets it joins hold thousands of rows each
-            # (it guesses one) and would compare them pairwise; a hash join is always right here.
-            session.execute(text("SET LOCAL enable_nestloop = off"))
-            upserted, deleted, distinct = session.execute(_INSERT_VERSIONS, params).one()
-            session.execute(text("SET LOCAL enable_nestloop = on"))
+            upserted, deleted, distinct = self._insert_versions(session, params)
             if self.remember_keys:
                 session.execute(_REMEMBER_KEYS, params)
             session.execute(_CLEAR_STAGING, params)
@@ -252,6 +283,31 @@ class Lander:
         if batch.quarantine:
             self._quarantine(session, batch.quarantine, result)
         return result
+
+    def check_first_load(self, session: Session) -> bool:
+        """Whether the stream has never landed a record (then ``write`` tries plain inserts)."""
+        self.first_load = not session.execute(_STREAM_HAS_HEADS, {
+            "tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name}).scalar_one()
+        return self.first_load
+
+    def _insert_versions(self, session: Session, params: dict[str, Any]) -> tuple[int, int, int]:
+        """Add the staged batch's new versions; (inserted, deleted, distinct keys)."""
+        if self.first_load:
+            try:
+                with session.begin_nested():
+                    return tuple(session.execute(_INSERT_FIRST_VERSIONS, params).one())
+            except IntegrityError as exc:
+                if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) not in _KEY_EXISTS:
+                    raise
+                # A key came back (a source listing a record twice, a resumed run): arbitrate
+                # every batch from now on; the savepoint undid this one's inserts.
+                self.first_load = False
+        # The planner cannot know the two in-memory sets it joins hold thousands of rows each
+        # (it guesses one) and would compare them pairwise; a hash join is always right here.
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+        counts = session.execute(_INSERT_VERSIONS, params).one()
+        session.execute(text("SET LOCAL enable_nestloop = on"))
+        return tuple(counts)
 
     def _copy(self, session: Session, batch_id: uuid.UUID, rows: list[StagedRow]) -> None:
         raw = session.connection().connection.driver_connection
