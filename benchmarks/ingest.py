@@ -4,11 +4,17 @@ with dlt on the same PostgreSQL, in one run.
 Ours: sync run row -> RQ job -> worker (in-process SimpleWorker) -> files connector (DuckDB
 renders rows as canonical JSON with their keys) -> content hashing -> COPY into staging ->
 set-based versioned INSERT under RLS -> cursor in the same transaction, on AOS_SYNC_WRITERS
-connections committing in read order. Counts are checked in Postgres afterwards.
+connections committing in read order. Counts are checked in Postgres afterwards. With
+``--resync`` the same file is touched and synced again: every row is read, hashed and compared,
+and no version may be written (``resync_seconds``).
 
 dlt: the same file read with the csv module into a dlt resource with the same primary key,
 loaded into the same server with dlt's default loader (``insert_values``) and with its COPY
 loader (``csv``), each into a fresh dataset; ``dlt_records_per_s`` is the faster of the two.
+
+Every measured load starts from a settled server (``settle``: VACUUM, CHECKPOINT), so no loader
+pays for the cleanup of the one before it (each run purges its tenant, leaving a million dead
+rows for autovacuum, which otherwise ran during the next load and cost it up to 40%).
 
     python benchmarks/ingest.py --records 1000000 --json
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -88,7 +95,8 @@ def settle(database_url: str) -> None:
                 print(f"settle: {statement} skipped ({exc.diag.message_primary})", file=sys.stderr)
 
 
-def ours(rt: Runtime, path: Path, records: int) -> float:
+def ours(rt: Runtime, path: Path, records: int, *, resync: bool = False) -> dict[str, float]:
+    """Seconds of the first sync (and, with ``resync``, of a second sync of the unchanged file)."""
     tenant = tenants.create_tenant(rt, f"bench-{uuid.uuid4().hex[:8]}", actor="benchmark")
     try:
         connections.create_connection(
@@ -97,21 +105,31 @@ def ours(rt: Runtime, path: Path, records: int) -> float:
                     "checkpoint_every": rt.settings.sync_batch_size},
             actor="benchmark",
         )
-        settle(rt.database_url)
-        started = time.perf_counter()
-        run = sync.start_sync(rt, tenant.id, "accounts", actor="benchmark").run
-        run_worker(rt, burst=True)
-        seconds = time.perf_counter() - started
-        final = sync.get_run(rt, tenant.id, run.id)
-        if final.status != "succeeded":
-            raise SystemExit(f"sync failed: {final.error}")
+        seconds = {"seconds": _timed_sync(rt, tenant.id, expect_inserted=records)}
         with rt.db.tenant(tenant.id) as session:
             landed, keys = session.execute(select(func.count(), func.count(RawRecord.record_key.distinct()))).one()
         if landed != records or keys != records:
             raise SystemExit(f"count check failed: {landed} versions, {keys} keys, expected {records}")
+        if resync:
+            os.utime(path)  # same rows, newer file: the connector reads it all again
+            seconds["resync_seconds"] = _timed_sync(rt, tenant.id, expect_inserted=0)
         return seconds
     finally:
         tenants.delete_tenant(rt, tenant.slug, actor="benchmark")
+
+
+def _timed_sync(rt: Runtime, tenant_id: uuid.UUID, *, expect_inserted: int) -> float:
+    settle(rt.database_url)
+    started = time.perf_counter()
+    run = sync.start_sync(rt, tenant_id, "accounts", actor="benchmark").run
+    run_worker(rt, burst=True)
+    seconds = time.perf_counter() - started
+    final = sync.get_run(rt, tenant_id, run.id)
+    if final.status != "succeeded":
+        raise SystemExit(f"sync failed: {final.error}")
+    if final.counts.get("inserted") != expect_inserted:
+        raise SystemExit(f"sync inserted {final.counts.get('inserted')} versions, expected {expect_inserted}")
+    return seconds
 
 
 def dlt_load(database_url: str, path: Path, loader_file_format: str) -> float:
@@ -150,6 +168,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--skip-dlt", action="store_true", help="Only measure our path.")
+    parser.add_argument("--resync", action="store_true",
+                        help="Also time a second sync of the unchanged file (it must write no version).")
     args = parser.parse_args()
 
     rt = Runtime(load_settings())
@@ -157,9 +177,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "accounts.csv"
         generate(path, args.records)
-        seconds = ours(rt, path, args.records)
+        timings = ours(rt, path, args.records, resync=args.resync)
+        seconds = timings["seconds"]
         result: dict[str, float | int | None] = {"records": args.records, "seconds": round(seconds, 2),
                                                  "records_per_s": round(args.records / seconds),
+                                                 **{k: round(v, 2) for k, v in timings.items() if k != "seconds"},
                                                  "batch": rt.settings.sync_batch_size,
                                                  "writers": rt.settings.sync_writers}
         if not args.skip_dlt:
