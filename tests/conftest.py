@@ -98,6 +98,24 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, namespace: 
     return Settings.from_mapping(values)
 
 
+def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment an ``aos`` subprocess needs to use the same servers as ``settings``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "AOS_DATA_DIR": str(settings.data_dir),
+        "AOS_SECRET_KEY": TEST_SECRET_KEY,
+        "AOS_REDIS_NAMESPACE": settings.redis_namespace,
+        "VECTOR_STORE": settings.vector_store,
+        **extra,
+    }
+    if settings.pinecone_api_key:
+        env["PINECONE_API_KEY"] = settings.pinecone_api_key.get_secret_value()
+    return env
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(database_url, redis_url, tmp_path_factory.mktemp("data"), namespace)

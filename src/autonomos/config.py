@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",
         description="Seconds without a heartbeat after which a running sync is taken over by another worker.",
     )
+    worker_upkeep_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="AOS_WORKER_UPKEEP_S",
+        description="Seconds between a worker's upkeep rounds (reconcile the queue, drain the embedding outbox).",
+    )
     reranker_url: str | None = Field(
         default=None,
         validation_alias="AOS_RERANKER_URL",

@@ -19,24 +19,14 @@ from autonomos.services import sync
 from autonomos.services.runtime import Runtime
 from autonomos.store.tables import RawRecord
 from tests.aam.sync.conftest import write_accounts
-from tests.conftest import TEST_SECRET_KEY, make_settings
+from tests.conftest import make_settings, subprocess_env
 
 ROWS = 40_000
 HEARTBEAT_TIMEOUT_S = 3
 
 
 def _env(settings) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(settings.data_dir),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "AOS_DATA_DIR": str(settings.data_dir),
-        "AOS_SECRET_KEY": TEST_SECRET_KEY,
-        "AOS_REDIS_NAMESPACE": settings.redis_namespace,
-        "AOS_SYNC_BATCH_SIZE": "500",
-        "AOS_SYNC_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
-    }
+    return subprocess_env(settings, AOS_SYNC_BATCH_SIZE="500", AOS_SYNC_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S))
 
 
 def _start_worker(settings) -> subprocess.Popen:

@@ -1,8 +1,9 @@
-"""``aos worker``: an RQ worker for sync jobs, plus a reconciler thread.
+"""``aos worker``: an RQ worker for sync jobs, plus an upkeep thread.
 
 Jobs run inside the worker process (RQ's SimpleWorker) and reuse its engines. The worker
-reconciles at start and every ``RECONCILE_EVERY_S`` seconds, so runs left by dead workers or
-lost in a Redis flush are picked up again even when no scheduler runs.
+reconciles at start, and every ``AOS_WORKER_UPKEEP_S`` seconds it runs ``services.upkeep``:
+runs left by dead workers or lost in a Redis flush are picked up again even when no scheduler
+runs, and the embedding outbox is drained into the vector store.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from rq import SimpleWorker
 from autonomos.aam.sync import jobs
 from autonomos.aam.sync.reconciler import reconcile
 from autonomos.services.runtime import Runtime
+from autonomos.services.upkeep import upkeep
 
 logger = logging.getLogger(__name__)
 
-RECONCILE_EVERY_S = 10.0
 _IDENTITY = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -30,19 +31,16 @@ def worker_identity() -> str:
     return _IDENTITY
 
 
-def run_worker(rt: Runtime, *, burst: bool = False, reconcile_every_s: float = RECONCILE_EVERY_S) -> None:
+def run_worker(rt: Runtime, *, burst: bool = False) -> None:
     jobs.set_worker_runtime(rt)
     stop = threading.Event()
     reconcile(rt)
 
-    def keep_reconciling() -> None:
-        while not stop.wait(reconcile_every_s):
-            try:
-                reconcile(rt)
-            except Exception:
-                logger.warning("reconcile failed; will retry", exc_info=True)
+    def keep_up() -> None:
+        while not stop.wait(rt.settings.worker_upkeep_s):
+            upkeep(rt)  # logs and survives its own failures
 
-    thread = threading.Thread(target=keep_reconciling, daemon=True)
+    thread = threading.Thread(target=keep_up, name="upkeep", daemon=True)
     if not burst:
         thread.start()
     try:

@@ -1,0 +1,44 @@
+"""Background upkeep that a long-running worker does between jobs.
+
+Two things must follow Postgres without a person asking: the job queue (``reconcile``: runs
+that Postgres says are pending, or running with a dead heartbeat, are enqueued again) and the
+vector store (the embedding outbox is drained, so approved and rejected examples, new
+canonical fields and new source snapshots reach the matcher's memory). Both are idempotent and
+safe from several processes at once (the outbox drainer locks rows with SKIP LOCKED), and a
+failure of one never stops the other: it is logged and retried on the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
+from autonomos.dcl.vectors.outbox import DrainReport
+from autonomos.services.runtime import Runtime
+from autonomos.services.vectors import drain_outbox
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpkeepReport:
+    """What one round did; None where that part failed (the log says why)."""
+
+    reconciled: ReconcileReport | None
+    vectors: DrainReport | None
+
+
+def upkeep(rt: Runtime) -> UpkeepReport:
+    """One round: reconcile the queue with Postgres, then drain the embedding outbox."""
+    try:
+        reconciled = reconcile(rt)
+    except Exception:
+        logger.warning("reconcile failed; will retry", exc_info=True)
+        reconciled = None
+    try:
+        drained = drain_outbox(rt)
+    except Exception:
+        logger.warning("draining the embedding outbox failed; will retry", exc_info=True)
+        drained = None
+    return UpkeepReport(reconciled, drained)
