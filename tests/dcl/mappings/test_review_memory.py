@@ -126,6 +126,21 @@ def test_a_full_name_splits_into_given_and_family_names_from_review(rt, make_ten
         "p1": ("Ada", "King Lovelace"), "p2": ("Alan", "Turing"), "p3": ("Grace", "Hopper")}
 
 
+def test_memory_remembers_every_part_of_a_split_field(pgvector, make_tenant):
+    rt, tenant = pgvector, make_tenant("split").id
+    legacy = _land(rt, tenant, "legacy")
+    mappings.publish_fields(rt, tenant, legacy.connection, "contacts", "contact", [
+        {"source_field": "Id", "canonical_field": "id"},
+        {"source_field": "FullName", "canonical_field": "first_name", "transform": [
+            {"op": "split", "separator": " ", "part": 0}]},
+        {"source_field": "FullName", "canonical_field": "last_name", "transform": [
+            {"op": "split", "separator": " ", "part": "rest"}]}], actor="person", apply=False)
+    assert vectors.drain_outbox(rt, tenant_id=tenant).failed == 0
+    hits = vectors.similar(rt, tenant, "contacts . full name", k=5, kind="mapping_example")
+    remembered = {(h.item.field_name, h.item.details["canonical_field"]) for h in hits}
+    assert {("FullName", "first_name"), ("FullName", "last_name")} <= remembered
+
+
 def test_every_review_action_and_publish_is_audited_and_queued_for_memory(rt, make_tenant):
     tenant = make_tenant("audit").id
     _land(rt, tenant, "crm")
@@ -162,6 +177,8 @@ def test_every_review_action_and_publish_is_audited_and_queued_for_memory(rt, ma
     assert memory == {"Email": ["delete"], "Title": ["delete", "upsert"], "FullName": ["delete", "delete"],
                       "Id": ["delete"]}
     examples = {i for k, i, a in queued if k == "mapping_example" and a == "upsert"}
-    assert examples == {f"{published.version.id}:{f['source_field']}" for f in published.version.fields}
+    version = published.version.id
+    assert examples == {f"{version}:Email", f"{version}:Id", f"{version}:FullName -> first_name",
+                        f"{version}:FullName -> last_name"}  # each part of a split is its own example
     assert {f["canonical_field"] for f in published.version.fields} == {
         "email", "first_name", "last_name", "id"}

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.matching.embedders import Embedder
-from autonomos.dcl.vectors.sources import enqueue, example_pairs, load_items, make_ref, split_ref
+from autonomos.dcl.vectors.sources import enqueue, example_names, load_items, make_ref, split_ref
 from autonomos.dcl.vectors.store import VectorStore
 from autonomos.dcl.vectors.typing import ItemSource, VectorRecord
 from autonomos.errors import AutonomosError
@@ -46,8 +46,8 @@ def enqueue_mapping_examples(session: Session, tenant_id: uuid.UUID, mapping_ver
     older = session.scalars(select(MappingVersion).where(
         MappingVersion.tenant_id == tenant_id, MappingVersion.mapping_id == version.mapping_id,
         MappingVersion.id != version.id, MappingVersion.published_at.is_not(None)))
-    stale = [make_ref(old.id, source) for old in older for source, _ in example_pairs(old.fields)]
-    fresh = [make_ref(version.id, source) for source, _ in example_pairs(version.fields)]
+    stale = [make_ref(old.id, name) for old in older for name, _, _ in example_names(old.fields)]
+    fresh = [make_ref(version.id, name) for name, _, _ in example_names(version.fields)]
     return enqueue(session, tenant_id, "mapping_example", stale, "delete") + enqueue(
         session, tenant_id, "mapping_example", fresh)
 

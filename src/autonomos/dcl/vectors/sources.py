@@ -177,10 +177,10 @@ def _examples(session: Session, tenant_id: uuid.UUID, version_ids: list[uuid.UUI
     found: dict[uuid.UUID, dict[str, ItemSource]] = {}
     for version, mapping, provider in rows:
         items = found.setdefault(version.id, {})
-        for source, target in example_pairs(version.fields):
+        for name, source, target in example_names(version.fields):
             # the source side only, in the recipe memory queries use; the target is read from the row
             text = source_field_text(mapping.stream, source)
-            items[source] = ItemSource("mapping_example", make_ref(version.id, source), text,
+            items[name] = ItemSource("mapping_example", make_ref(version.id, name), text,
                                        source_system=provider, object_type=mapping.stream, field_name=source,
                                        mapping_id=mapping.id,
                                        details={"canonical_entity": mapping.canonical_entity,
@@ -212,6 +212,21 @@ def _rejections(session: Session, tenant_id: uuid.UUID, proposal_ids: list[uuid.
                      "connection_id": str(proposal.connection_id) if proposal.connection_id else None,
                      "actor": review.actor, "comment": review.comment})
     return found
+
+
+def example_names(fields: Any) -> list[tuple[str, str, str]]:
+    """(reference name, source field, canonical field) of each approved example in a version.
+
+    A source field with one target is named by itself; a source field split into several
+    targets (a full name into given and family names) is one example per target, named
+    ``<source> -> <target>``, so memory remembers every part of the split.
+    """
+    pairs = list(dict.fromkeys(example_pairs(fields)))
+    targets_of: dict[str, int] = defaultdict(int)
+    for source, _ in pairs:
+        targets_of[source] += 1
+    return [(source if targets_of[source] == 1 else f"{source} -> {target}", source, target)
+            for source, target in pairs]
 
 
 def example_pairs(fields: Any) -> list[tuple[str, str]]:

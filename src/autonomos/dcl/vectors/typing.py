@@ -15,7 +15,8 @@ from typing import Any, Literal, get_args
 ItemKind = Literal["canonical_field", "source_field", "mapping_example", "rejected_example"]
 ITEM_KINDS: frozenset[str] = frozenset(get_args(ItemKind))
 """canonical_field: ``<canonical_schemas.id>:<entity>.<field>`` (the schema's current version);
-source_field: ``<schema_snapshots.id>:<path>``; mapping_example: ``<mapping_versions.id>:<source field>``;
+source_field: ``<schema_snapshots.id>:<path>``; mapping_example: ``<mapping_versions.id>:<source field>`` (``<source field> -> <canonical field>``
+for each part of a split field);
 rejected_example: ``<mapping_proposals.id>:<source field>`` (a proposal whose latest decision rejects a target)."""
 
 OutboxAction = Literal["upsert", "delete"]
