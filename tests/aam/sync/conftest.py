@@ -7,9 +7,24 @@ import random
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from autonomos.aam.sync.worker import run_worker
 from autonomos.services import connections
+
+
+def heads_and_their_rows(rt, tenant_id) -> tuple[int, int]:
+    """(heads, heads whose named raw record is that key's latest version, with the head's
+    version and deleted flag): equal when every head points at its row."""
+    with rt.db.tenant(tenant_id) as session:
+        return tuple(session.execute(text(
+            """
+            SELECT count(*), count(*) FILTER (WHERE r.record_key = h.record_key AND r.version = h.version
+                                               AND r.is_deleted = h.is_deleted AND r.version = (
+                SELECT max(version) FROM raw_records l
+                WHERE l.connection_id = h.connection_id AND l.stream = h.stream AND l.record_key = h.record_key))
+            FROM raw_record_heads h LEFT JOIN raw_records r ON r.id = h.raw_record_id
+            """)).one())
 
 
 def write_accounts(path: Path, n: int, *, changed: set[int] = frozenset(), seed: int | None = None) -> None:

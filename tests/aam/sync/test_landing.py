@@ -13,6 +13,7 @@ from autonomos.aam.connectors.base import BadRecord, RecordMessage, StreamSpec
 from autonomos.aam.sync.landing import Lander
 from autonomos.services import connections
 from autonomos.store.tables import Quarantine, RawRecord, StreamState
+from tests.aam.sync.conftest import heads_and_their_rows
 
 STREAM = StreamSpec("accounts", primary_key=("id",))
 
@@ -94,6 +95,7 @@ def test_a_first_load_inserts_plainly_until_a_key_comes_back(rt, setup):
         assert not Lander(tenant, conn, STREAM, None).check_first_load(session)
     assert versions == {f"{i:05d}": 2 if 5 <= i < 10 else 1 for i in range(15)}
     assert _versions(rt, tenant) == 20
+    assert heads_and_their_rows(rt, tenant) == (15, 15)  # both paths name each head's row
 
 
 def test_unkeyable_and_unparsable_records_go_to_quarantine_and_the_rest_lands(rt, setup):

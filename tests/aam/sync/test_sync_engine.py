@@ -11,7 +11,7 @@ from autonomos.errors import Conflict
 from autonomos.notifications import subscribe
 from autonomos.services import sync
 from autonomos.store.tables import RawRecord, StreamState
-from tests.aam.sync.conftest import write_accounts
+from tests.aam.sync.conftest import heads_and_their_rows, write_accounts
 
 
 def _versions(rt, tenant) -> int:
@@ -121,6 +121,7 @@ def test_full_refresh_records_deletes_for_missing_keys(rt, file_connection, drai
     assert sorted(gone) == [f"001{i:09d}" for i in range(90, 100)]
     again = _sync(rt, tenant, info.name, drain, full=True)
     assert again.counts["deleted"] == 0 and again.counts["inserted"] == 0
+    assert heads_and_their_rows(rt, tenant) == (100, 100)  # deleted versions too
 
 
 def test_unknown_connection_is_a_clear_error(rt, make_tenant):

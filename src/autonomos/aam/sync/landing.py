@@ -108,8 +108,12 @@ def record_key(stream: StreamSpec, data: dict[str, Any], payload: bytes) -> str 
     return None
 
 
+_NEXT_RAW_ID = "nextval('raw_records_id_seq'::regclass)"
+"""Raw record ids are drawn before the head is written, so a head always names its row (a
+batch's unchanged records draw ids they never use: gaps, nothing more)."""
+
 _INSERT_VERSIONS = text(
-    """
+    f"""
     WITH batch AS MATERIALIZED (
         -- One row per key: the lander keeps only a key's last occurrence in a batch.
         SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
@@ -117,17 +121,19 @@ _INSERT_VERSIONS = text(
         -- The head's primary key is the ON CONFLICT arbiter: one index probe per key, and no
         -- write at all for a record whose content and deleted flag are unchanged.
         INSERT INTO raw_record_heads AS h
-            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted FROM batch
+            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted, raw_record_id)
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, {_NEXT_RAW_ID} FROM batch
         ON CONFLICT (tenant_id, connection_id, stream, record_key) DO UPDATE
-            SET version = h.version + 1, content_hash = excluded.content_hash, is_deleted = excluded.is_deleted
+            SET version = h.version + 1, content_hash = excluded.content_hash, is_deleted = excluded.is_deleted,
+                raw_record_id = excluded.raw_record_id
             WHERE h.content_hash <> excluded.content_hash OR h.is_deleted <> excluded.is_deleted
-        RETURNING h.record_key, h.version
+        RETURNING h.record_key, h.version, h.raw_record_id
     ), inserted AS (
         INSERT INTO raw_records
-            (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted, sync_run_id)
-        SELECT :tenant, :connection, :stream, b.record_key, hd.version, b.content_hash, b.payload::jsonb, b.is_deleted,
-               :run
+            (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
+             sync_run_id)
+        SELECT hd.raw_record_id, :tenant, :connection, :stream, b.record_key, hd.version, b.content_hash,
+               b.payload::jsonb, b.is_deleted, :run
         FROM heads hd JOIN batch b USING (record_key)
         RETURNING is_deleted
     )
@@ -138,18 +144,22 @@ _INSERT_VERSIONS = text(
 )
 
 _INSERT_FIRST_VERSIONS = text(
-    """
+    f"""
     WITH batch AS MATERIALIZED (
-        SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
+        SELECT record_key, content_hash, payload, is_deleted, {_NEXT_RAW_ID} AS raw_record_id
+        FROM landing_staging WHERE batch_id = :batch
     ), heads AS (
         -- Keys the stream has never had: plain inserts, no arbitration (a key that does exist
         -- makes a unique key refuse the whole statement, and the caller falls back).
-        INSERT INTO raw_record_heads (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted FROM batch
+        INSERT INTO raw_record_heads
+            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted, raw_record_id)
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, raw_record_id FROM batch
     ), inserted AS (
         INSERT INTO raw_records
-            (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted, sync_run_id)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, payload::jsonb, is_deleted, :run
+            (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
+             sync_run_id)
+        SELECT raw_record_id, :tenant, :connection, :stream, record_key, 1, content_hash, payload::jsonb,
+               is_deleted, :run
         FROM batch
         RETURNING is_deleted
     )
@@ -353,26 +363,28 @@ class Lander:
         deleted = session.execute(text(
             """
             WITH gone AS (
-                UPDATE raw_record_heads h SET version = h.version + 1, is_deleted = true
+                UPDATE raw_record_heads h
+                SET version = h.version + 1, is_deleted = true, raw_record_id = {next_id}
                 WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
                   AND NOT h.is_deleted
                   AND NOT EXISTS (
                     SELECT 1 FROM sync_run_keys k
                     WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
                       AND k.record_key = h.record_key)
-                RETURNING h.record_key, h.version
+                RETURNING h.record_key, h.version, h.raw_record_id
             ), inserted AS (
                 INSERT INTO raw_records
-                    (tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
+                    (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
                      sync_run_id)
-                SELECT :tenant, :connection, :stream, g.record_key, g.version, r.content_hash, r.payload, true, :run
+                SELECT g.raw_record_id, :tenant, :connection, :stream, g.record_key, g.version, r.content_hash,
+                       r.payload, true, :run
                 FROM gone g JOIN raw_records r
                   ON r.tenant_id = :tenant AND r.connection_id = :connection AND r.stream = :stream
                  AND r.record_key = g.record_key AND r.version = g.version - 1
                 RETURNING 1
             )
             SELECT count(*) FROM inserted
-            """
+            """.format(next_id=_NEXT_RAW_ID)
         ), params).scalar_one()
         session.execute(text(
             "DELETE FROM sync_run_keys WHERE tenant_id = :tenant AND sync_run_id = :run AND stream = :stream"

@@ -48,22 +48,24 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 
-# Both reads probe one table per row through LATERAL / EXISTS (LIMIT / OFFSET keep the planner
-# from flattening them into a join); the backfill's probe orders by version so only the
-# (..., record_key, version) index serves it. Stale statistics of fast-growing tables once
-# made the planner probe the id index instead and filter a whole stream per record.
+# Both reads probe one table per row through LATERAL / EXISTS (OFFSET 0 keeps the planner from
+# flattening them into a join). The backfill fetches each head's raw record by the id the head
+# names, with tenant, connection and stream bound too, so whichever index the planner picks
+# (the primary key, or (tenant, connection, stream, id)) is a one-row probe: a probe by
+# (stream, key, latest version) could be served by the id index with a filter, and with the
+# stale statistics of a fast-growing table the planner once chose that and scanned a whole
+# stream per record.
 _BACKFILL = """
     SELECT r.id, r.version, h.record_key, r.payload::text, r.is_deleted,
            (r.payload - CAST(%(mapped)s AS text[]))::text
-    FROM (SELECT record_key FROM raw_record_heads
+    FROM (SELECT record_key, raw_record_id FROM raw_record_heads
           WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
             AND record_key > %(after)s
           ORDER BY record_key LIMIT %(limit)s) h
     CROSS JOIN LATERAL (
         SELECT id, version, payload, is_deleted FROM raw_records
         WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
-          AND record_key = h.record_key
-        ORDER BY version DESC LIMIT 1) r
+          AND id = h.raw_record_id OFFSET 0) r
     ORDER BY h.record_key
 """
 

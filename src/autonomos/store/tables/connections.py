@@ -141,6 +141,8 @@ class RawRecordHead(TenantOwned, Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    """The ``raw_records`` row of this version: readers fetch it by primary key."""
 
 
 class Quarantine(TenantOwned, Base):
