@@ -118,7 +118,11 @@ def test_full_refresh_records_deletes_for_missing_keys(rt, file_connection, drai
     assert run.status == "succeeded" and run.counts["deleted"] == 10
     with rt.db.tenant(tenant) as session:
         gone = session.scalars(select(RawRecord.record_key).where(RawRecord.is_deleted)).all()
+        versions = session.execute(select(RawRecord.record_key, RawRecord.version, RawRecord.payload)
+                                   .where(RawRecord.record_key.in_(gone))).all()
     assert sorted(gone) == [f"001{i:09d}" for i in range(90, 100)]
+    payloads = {(key, version): payload for key, version, payload in versions}
+    assert all(payloads[(key, 2)] == payloads[(key, 1)] for key in gone)  # a deletion repeats the last content
     again = _sync(rt, tenant, info.name, drain, full=True)
     assert again.counts["deleted"] == 0 and again.counts["inserted"] == 0
     assert heads_and_their_rows(rt, tenant) == (100, 100)  # deleted versions too

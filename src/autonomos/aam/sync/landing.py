@@ -362,25 +362,32 @@ class Lander:
                   "run": self.run_id}
         deleted = session.execute(text(
             """
-            WITH gone AS (
-                UPDATE raw_record_heads h
-                SET version = h.version + 1, is_deleted = true, raw_record_id = {next_id}
+            WITH missing AS (
+                SELECT record_key, raw_record_id AS previous_id FROM raw_record_heads h
                 WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
                   AND NOT h.is_deleted
                   AND NOT EXISTS (
                     SELECT 1 FROM sync_run_keys k
                     WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
                       AND k.record_key = h.record_key)
-                RETURNING h.record_key, h.version, h.raw_record_id
+            ), gone AS (
+                UPDATE raw_record_heads h
+                SET version = h.version + 1, is_deleted = true, raw_record_id = {next_id}
+                FROM missing m
+                WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
+                  AND h.record_key = m.record_key
+                RETURNING h.record_key, h.version, h.raw_record_id, m.previous_id
             ), inserted AS (
+                -- The deleted version repeats the last known content, fetched by the head's row id.
                 INSERT INTO raw_records
                     (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
                      sync_run_id)
                 SELECT g.raw_record_id, :tenant, :connection, :stream, g.record_key, g.version, r.content_hash,
                        r.payload, true, :run
-                FROM gone g JOIN raw_records r
-                  ON r.tenant_id = :tenant AND r.connection_id = :connection AND r.stream = :stream
-                 AND r.record_key = g.record_key AND r.version = g.version - 1
+                FROM gone g CROSS JOIN LATERAL (
+                    SELECT content_hash, payload FROM raw_records
+                    WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
+                      AND id = g.previous_id OFFSET 0) r
                 RETURNING 1
             )
             SELECT count(*) FROM inserted
