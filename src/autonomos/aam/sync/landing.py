@@ -4,10 +4,12 @@ Per batch, in **one** tenant transaction:
 
 1. records are keyed and content-hashed (canonical JSON, sorted keys, so field order and row
    order never matter); records that cannot be keyed go to quarantine;
-2. the batch is COPYed into ``landing_staging`` (RLS forbids COPY into protected tables);
+2. the batch, one row per key, is COPYed (binary) into ``landing_staging`` (RLS forbids COPY
+   into protected tables);
 3. one statement upserts the records' heads (``raw_record_heads``, keyed by record) and adds a
    version to ``raw_records`` only for keys that are new, whose content hash changed, or whose
-   deleted flag changed: an unchanged record writes nothing;
+   deleted flag changed: an unchanged record writes nothing (a stream's first load inserts
+   plainly until a key comes back; the statements are in ``landing_sql``);
 4. the staging rows are deleted, quarantined records inserted, and the stream's cursor
    upserted, all before the one COMMIT. A crash anywhere rolls all of it back, and the
    re-read after recovery lands the same records as no-ops.
@@ -28,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StreamSpec
+from autonomos.aam.sync import landing_sql as sql
 from autonomos.store.tables import Quarantine, StreamState
 
 MAX_QUARANTINED_RAW = 64 * 1024
@@ -106,87 +109,6 @@ def record_key(stream: StreamSpec, data: dict[str, Any], payload: bytes) -> str 
     if stream.content_key:
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
     return None
-
-
-_NEXT_RAW_ID = "nextval('raw_records_id_seq'::regclass)"
-"""Raw record ids are drawn before the head is written, so a head always names its row (a
-batch's unchanged records draw ids they never use: gaps, nothing more)."""
-
-_INSERT_VERSIONS = text(
-    f"""
-    WITH batch AS MATERIALIZED (
-        -- One row per key: the lander keeps only a key's last occurrence in a batch.
-        SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
-    ), heads AS (
-        -- The head's primary key is the ON CONFLICT arbiter: one index probe per key, and no
-        -- write at all for a record whose content and deleted flag are unchanged.
-        INSERT INTO raw_record_heads AS h
-            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted, raw_record_id)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, {_NEXT_RAW_ID} FROM batch
-        ON CONFLICT (tenant_id, connection_id, stream, record_key) DO UPDATE
-            SET version = h.version + 1, content_hash = excluded.content_hash, is_deleted = excluded.is_deleted,
-                raw_record_id = excluded.raw_record_id
-            WHERE h.content_hash <> excluded.content_hash OR h.is_deleted <> excluded.is_deleted
-        RETURNING h.record_key, h.version, h.raw_record_id
-    ), inserted AS (
-        INSERT INTO raw_records
-            (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
-             sync_run_id)
-        SELECT hd.raw_record_id, :tenant, :connection, :stream, b.record_key, hd.version, b.content_hash,
-               b.payload::jsonb, b.is_deleted, :run
-        FROM heads hd JOIN batch b USING (record_key)
-        RETURNING is_deleted
-    )
-    SELECT count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted),
-           (SELECT count(*) FROM batch)
-    FROM inserted
-    """
-)
-
-_INSERT_FIRST_VERSIONS = text(
-    f"""
-    WITH batch AS MATERIALIZED (
-        SELECT record_key, content_hash, payload, is_deleted, {_NEXT_RAW_ID} AS raw_record_id
-        FROM landing_staging WHERE batch_id = :batch
-    ), heads AS (
-        -- Keys the stream has never had: plain inserts, no arbitration (a key that does exist
-        -- makes a unique key refuse the whole statement, and the caller falls back).
-        INSERT INTO raw_record_heads
-            (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted, raw_record_id)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, raw_record_id FROM batch
-    ), inserted AS (
-        INSERT INTO raw_records
-            (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
-             sync_run_id)
-        SELECT raw_record_id, :tenant, :connection, :stream, record_key, 1, content_hash, payload::jsonb,
-               is_deleted, :run
-        FROM batch
-        RETURNING is_deleted
-    )
-    SELECT count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted), count(*)
-    FROM inserted
-    """
-)
-
-_KEY_EXISTS = {"pk_raw_record_heads", "uq_raw_records_tenant_id_connection_id_stream_record_ke_cfa1"}
-"""Constraints a plain first-version insert runs into when a key already has a version."""
-
-_STREAM_HAS_HEADS = text(
-    """
-    SELECT EXISTS (SELECT 1 FROM raw_record_heads
-                   WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream)
-    """
-)
-
-_REMEMBER_KEYS = text(
-    """
-    INSERT INTO sync_run_keys (tenant_id, sync_run_id, stream, record_key)
-    SELECT :tenant, :run, :stream, record_key FROM landing_staging WHERE batch_id = :batch
-    ON CONFLICT DO NOTHING
-    """
-)
-
-_CLEAR_STAGING = text("DELETE FROM landing_staging WHERE batch_id = :batch")
 
 
 class Lander:
@@ -285,8 +207,8 @@ class Lander:
             self._copy(session, batch.batch_id, batch.rows)
             upserted, deleted, distinct = self._insert_versions(session, params)
             if self.remember_keys:
-                session.execute(_REMEMBER_KEYS, params)
-            session.execute(_CLEAR_STAGING, params)
+                session.execute(sql.REMEMBER_KEYS, params)
+            session.execute(sql.CLEAR_STAGING, params)
             result.inserted = upserted
             result.deleted = deleted
             result.unchanged = distinct - upserted - deleted
@@ -296,7 +218,7 @@ class Lander:
 
     def check_first_load(self, session: Session) -> bool:
         """Whether the stream has never landed a record (then ``write`` tries plain inserts)."""
-        self.first_load = not session.execute(_STREAM_HAS_HEADS, {
+        self.first_load = not session.execute(sql.STREAM_HAS_HEADS, {
             "tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name}).scalar_one()
         return self.first_load
 
@@ -305,9 +227,9 @@ class Lander:
         if self.first_load:
             try:
                 with session.begin_nested():
-                    return tuple(session.execute(_INSERT_FIRST_VERSIONS, params).one())
+                    return tuple(session.execute(sql.INSERT_FIRST_VERSIONS, params).one())
             except IntegrityError as exc:
-                if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) not in _KEY_EXISTS:
+                if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) not in sql.KEY_EXISTS:
                     raise
                 # A key came back (a source listing a record twice, a resumed run): arbitrate
                 # every batch from now on; the savepoint undid this one's inserts.
@@ -315,7 +237,7 @@ class Lander:
         # The planner cannot know the two in-memory sets it joins hold thousands of rows each
         # (it guesses one) and would compare them pairwise; a hash join is always right here.
         session.execute(text("SET LOCAL enable_nestloop = off"))
-        counts = session.execute(_INSERT_VERSIONS, params).one()
+        counts = session.execute(sql.INSERT_VERSIONS, params).one()
         session.execute(text("SET LOCAL enable_nestloop = on"))
         return tuple(counts)
 
@@ -360,39 +282,7 @@ class Lander:
         """After a full refresh: keys the run did not see get a deleted version (a full-refresh diff)."""
         params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
                   "run": self.run_id}
-        deleted = session.execute(text(
-            """
-            WITH missing AS (
-                SELECT record_key, raw_record_id AS previous_id FROM raw_record_heads h
-                WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
-                  AND NOT h.is_deleted
-                  AND NOT EXISTS (
-                    SELECT 1 FROM sync_run_keys k
-                    WHERE k.tenant_id = :tenant AND k.sync_run_id = :run AND k.stream = :stream
-                      AND k.record_key = h.record_key)
-            ), gone AS (
-                UPDATE raw_record_heads h
-                SET version = h.version + 1, is_deleted = true, raw_record_id = {next_id}
-                FROM missing m
-                WHERE h.tenant_id = :tenant AND h.connection_id = :connection AND h.stream = :stream
-                  AND h.record_key = m.record_key
-                RETURNING h.record_key, h.version, h.raw_record_id, m.previous_id
-            ), inserted AS (
-                -- The deleted version repeats the last known content, fetched by the head's row id.
-                INSERT INTO raw_records
-                    (id, tenant_id, connection_id, stream, record_key, version, content_hash, payload, is_deleted,
-                     sync_run_id)
-                SELECT g.raw_record_id, :tenant, :connection, :stream, g.record_key, g.version, r.content_hash,
-                       r.payload, true, :run
-                FROM gone g CROSS JOIN LATERAL (
-                    SELECT content_hash, payload FROM raw_records
-                    WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
-                      AND id = g.previous_id OFFSET 0) r
-                RETURNING 1
-            )
-            SELECT count(*) FROM inserted
-            """.format(next_id=_NEXT_RAW_ID)
-        ), params).scalar_one()
+        deleted = session.execute(sql.RECORD_MISSING_AS_DELETED, params).scalar_one()
         session.execute(text(
             "DELETE FROM sync_run_keys WHERE tenant_id = :tenant AND sync_run_id = :run AND stream = :stream"
         ), params)
