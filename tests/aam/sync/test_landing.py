@@ -98,6 +98,21 @@ def test_a_first_load_inserts_plainly_until_a_key_comes_back(rt, setup):
     assert heads_and_their_rows(rt, tenant) == (15, 15)  # both paths name each head's row
 
 
+def test_ids_follow_reservation_order_whatever_order_batches_are_written_in(rt, setup):
+    tenant, conn = setup
+    lander = Lander(tenant, conn, STREAM, None)
+    first, second = lander.prepare(_records(5)), lander.prepare(_records(10)[5:])
+    with rt.db.tenant(tenant) as session:
+        first, second = lander.reserve_ids(session, first), lander.reserve_ids(session, second)
+    for batch in (second, first):  # written (and committed) in the other order
+        with rt.db.tenant(tenant) as session:
+            lander.write(session, batch)
+    with rt.db.tenant(tenant) as session:
+        keys = session.scalars(select(RawRecord.record_key).order_by(RawRecord.id)).all()
+    assert keys == [f"{i:05d}" for i in range(10)]
+    assert heads_and_their_rows(rt, tenant) == (10, 10)
+
+
 def test_unkeyable_and_unparsable_records_go_to_quarantine_and_the_rest_lands(rt, setup):
     tenant, conn = setup
     records = _records(5) + [RecordMessage("accounts", {"name": "no id"}),

@@ -101,11 +101,15 @@ def test_many_small_batches_on_three_writers_keep_versions_in_read_order(databas
             versions = session.execute(select(RawRecord.record_key, RawRecord.version, RawRecord.payload)
                                        .order_by(RawRecord.record_key, RawRecord.version)).all()
             heads = dict(session.execute(select(RawRecordHead.record_key, RawRecordHead.version)).all())
+            by_id = session.scalars(select(RawRecord.payload).order_by(RawRecord.id)).all()
         # One version per key per batch (the batch's last row of that key), batches in file order.
         chunks = [rows[i:i + 7] for i in range(0, len(rows), 7)]
         for key in (f"k{j}" for j in range(5)):
             expected = [[v for k, v in chunk if k == key][-1] for chunk in chunks if any(k == key for k, _ in chunk)]
             assert [p["value"] for k, _, p in versions if k == key] == expected
             assert heads[key] == len(expected) > 20
+        # Raw ids grow with commit order (an incremental reader by id never skips a later commit).
+        batch_of = [int(p["value"][1:]) // 7 for p in by_id]
+        assert batch_of == sorted(batch_of)
     finally:
         rt.close()

@@ -95,7 +95,9 @@ class RunExecutor:
 
         Batches commit strictly in read order (``OrderedWriters``), each with the last checkpoint
         that all of its records precede, so the cursor in Postgres never runs ahead of the landed
-        records, however many writers work at once.
+        records, however many writers work at once. Each batch's raw record ids are reserved here,
+        in read order too, so a stream's ids grow with commit order (the incremental apply reads
+        by id and relies on it).
         """
         tenant, run = self.run.tenant_id, self.run
         full = run.mode == "full"
@@ -118,6 +120,8 @@ class RunExecutor:
                         writers.drain()  # what was read before the failure still lands, with its checkpoint
                         raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {exc}",
                                               tenant=tenant, run=run.id, stream=stream.name) from exc
+                    with self.rt.db.tenant(tenant) as session:  # ids in read order = commit order
+                        prepared = lander.reserve_ids(session, prepared)
                     writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
                                                                     finish_full=full and last))
                 writers.drain()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -73,6 +73,8 @@ class PreparedBatch:
     read: int
     keys: frozenset[str] = frozenset()
     """The batch's record keys (two batches in flight at once must not share one)."""
+    raw_ids: tuple[int, ...] | None = None
+    """Raw record ids for ``rows``, reserved in read order (``Lander.reserve_ids``)."""
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:
@@ -198,13 +200,26 @@ class Lander:
             self.save_state(session, state)
         return result
 
+    def reserve_ids(self, session: Session, batch: PreparedBatch) -> PreparedBatch:
+        """The batch with raw record ids drawn for its rows, in its own short statement.
+
+        Callers that write batches concurrently reserve them in read order, which is also
+        commit order, so a stream's ids grow with commit order and an incremental reader that
+        has seen id N has seen every committed row below it.
+        """
+        if batch.raw_ids is not None or not batch.rows:
+            return batch
+        ids = tuple(session.execute(sql.RESERVE_IDS, {"n": len(batch.rows)}).scalar_one())  # one array: ~3x faster
+        return replace(batch, raw_ids=ids)
+
     def write(self, session: Session, batch: PreparedBatch) -> BatchResult:
         """Write a prepared batch's versions and quarantine (not its cursor) in ``session``'s transaction."""
         result = BatchResult(read=batch.read)
         params = {"tenant": self.tenant_id, "connection": self.connection_id, "stream": self.stream.name,
                   "run": self.run_id, "batch": batch.batch_id}
         if batch.rows:
-            self._copy(session, batch.batch_id, batch.rows)
+            batch = self.reserve_ids(session, batch)
+            self._copy(session, batch)
             upserted, deleted, distinct = self._insert_versions(session, params)
             if self.remember_keys:
                 session.execute(sql.REMEMBER_KEYS, params)
@@ -241,15 +256,17 @@ class Lander:
         session.execute(text("SET LOCAL enable_nestloop = on"))
         return tuple(counts)
 
-    def _copy(self, session: Session, batch_id: uuid.UUID, rows: list[StagedRow]) -> None:
+    def _copy(self, session: Session, batch: PreparedBatch) -> None:
         raw = session.connection().connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(
-            "COPY landing_staging (batch_id, seq, record_key, content_hash, payload, is_deleted) FROM STDIN (FORMAT BINARY)"
+            "COPY landing_staging (batch_id, seq, raw_record_id, record_key, content_hash, payload, is_deleted) "
+            "FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["uuid", "int4", "text", "bytea", "text", "bool"])
+            copy.set_types(["uuid", "int4", "int8", "text", "bytea", "text", "bool"])
             write = copy.write_row
-            for seq, row in enumerate(rows):
-                write((batch_id, seq, *row))
+            batch_id = batch.batch_id
+            for seq, (raw_id, row) in enumerate(zip(batch.raw_ids, batch.rows, strict=True)):
+                write((batch_id, seq, raw_id, *row))
 
     def _quarantine(self, session: Session, items: list[BadRecord], result: BatchResult) -> None:
         for item in items:

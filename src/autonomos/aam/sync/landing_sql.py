@@ -9,20 +9,23 @@ from __future__ import annotations
 from sqlalchemy import text
 
 _NEXT_RAW_ID = "nextval('raw_records_id_seq'::regclass)"
-"""Raw record ids are drawn before the head is written, so a head always names its row (a
-batch's unchanged records draw ids they never use: gaps, nothing more)."""
+
+RESERVE_IDS = text(f"SELECT array_agg({_NEXT_RAW_ID}) FROM generate_series(1, :n)")
+"""A batch's raw record ids, drawn before it is written so a head always names its row and ids
+grow with commit order (a batch's unchanged records leave their ids unused: gaps only)."""
 
 INSERT_VERSIONS = text(
-    f"""
+    """
     WITH batch AS MATERIALIZED (
         -- One row per key: the lander keeps only a key's last occurrence in a batch.
-        SELECT record_key, content_hash, payload, is_deleted FROM landing_staging WHERE batch_id = :batch
+        SELECT record_key, content_hash, payload, is_deleted, raw_record_id
+        FROM landing_staging WHERE batch_id = :batch
     ), heads AS (
         -- The head's primary key is the ON CONFLICT arbiter: one index probe per key, and no
         -- write at all for a record whose content and deleted flag are unchanged.
         INSERT INTO raw_record_heads AS h
             (tenant_id, connection_id, stream, record_key, version, content_hash, is_deleted, raw_record_id)
-        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, {_NEXT_RAW_ID} FROM batch
+        SELECT :tenant, :connection, :stream, record_key, 1, content_hash, is_deleted, raw_record_id FROM batch
         ON CONFLICT (tenant_id, connection_id, stream, record_key) DO UPDATE
             SET version = h.version + 1, content_hash = excluded.content_hash, is_deleted = excluded.is_deleted,
                 raw_record_id = excluded.raw_record_id
@@ -44,9 +47,9 @@ INSERT_VERSIONS = text(
 )
 
 INSERT_FIRST_VERSIONS = text(
-    f"""
+    """
     WITH batch AS MATERIALIZED (
-        SELECT record_key, content_hash, payload, is_deleted, {_NEXT_RAW_ID} AS raw_record_id
+        SELECT record_key, content_hash, payload, is_deleted, raw_record_id
         FROM landing_staging WHERE batch_id = :batch
     ), heads AS (
         -- Keys the stream has never had: plain inserts, no arbitration (a key that does exist

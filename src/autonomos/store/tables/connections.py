@@ -194,3 +194,5 @@ class LandingStaging(Base):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     """JSON text: parsed into JSONB only for the records that become a new version."""
     is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    """Reserved before the batch is written, in read order (see ``Lander.reserve_ids``)."""
