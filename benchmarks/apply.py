@@ -26,7 +26,7 @@ from autonomos.aam.sync.landing import Lander
 from autonomos.config import load_settings
 from autonomos.dcl.apply import apply_version
 from autonomos.services import connections, mappings, platform, tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog
 
 FIELDS = [

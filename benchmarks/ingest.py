@@ -33,12 +33,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.config import load_settings
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.engines.postgres import libpq_dsn, to_sqlalchemy_url
 from autonomos.services import connections, platform, sync, tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord
 
 COLUMNS = ["Id", "Name", "Type", "Industry", "AnnualRevenue", "NumberOfEmployees", "Phone", "Website",

@@ -33,7 +33,7 @@ from autonomos.dcl.ontology.documents import default_document
 from autonomos.dcl.vectors.pgvector_store import PgVectorStore
 from autonomos.dcl.vectors.typing import VectorRecord
 from autonomos.services import platform, tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 
 FIELDS = 1000
 TENANTS = 5

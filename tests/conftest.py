@@ -22,7 +22,7 @@ from autonomos.config import Settings
 from autonomos.engines.postgres import EmbeddedPostgres, drop_database, ensure_database, to_sqlalchemy_url
 from autonomos.engines.redis import EmbeddedRedis, connect, delete_prefix
 from autonomos.services import tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store import migrate
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"

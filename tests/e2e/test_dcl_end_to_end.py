@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.dcl.apply import event_id
 from autonomos.services import connections, mappings, records, review, sync
 from autonomos.store.tables import AgentRun, AuditLog

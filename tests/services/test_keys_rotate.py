@@ -9,7 +9,7 @@ from sqlalchemy import select
 from autonomos.engines.runtime import SECRET_KEY_FILE
 from autonomos.security.credentials import CredentialCipher
 from autonomos.services import connections, keys, tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection
 from tests.conftest import make_settings
 

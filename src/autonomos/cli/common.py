@@ -15,7 +15,7 @@ from rich.text import Text
 from autonomos import logs
 from autonomos.config import load_settings
 from autonomos.errors import AutonomosError
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 
 console = Console()
 err_console = Console(stderr=True)

@@ -120,7 +120,7 @@ def reset(connection: str, tenant: str = TENANT, stream: str = typer.Option(None
 
 def worker(burst: bool = typer.Option(False, "--burst", help="Exit when the queue is empty.")) -> None:
     """Process sync runs from the Redis queue (and reconcile with Postgres every few seconds)."""
-    from autonomos.aam.sync.worker import run_worker
+    from autonomos.services.worker import run_worker
 
     with runtime() as rt:
         run_worker(rt, burst=burst)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from autonomos.dcl.apply import ApplyReport, apply_version
 from autonomos.dcl.apply.resolution import resolve_entity
 from autonomos.dcl.mappings.versions import current_version
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Mapping, Tenant
 
 logger = logging.getLogger(__name__)

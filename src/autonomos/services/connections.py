@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from autonomos.aam.sync.scheduler import validate_schedule
 from autonomos.errors import Conflict, NotFound, SecretsError
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.lookups import load_connection
 from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Connection, Provider
@@ -69,8 +70,6 @@ def create_connection(
     actor: str,
 ) -> ConnectionInfo:
     if schedule:
-        from autonomos.aam.sync.scheduler import validate_schedule
-
         validate_schedule(schedule)
     with rt.db.tenant(tenant_id) as session:
         if session.get(Provider, provider) is None:
@@ -175,8 +174,6 @@ def update_connection(
     actor: str,
 ) -> ConnectionInfo:
     """Change config, schedule or status; each change is audited with before/after."""
-    from autonomos.aam.sync.scheduler import validate_schedule
-
     if schedule:
         validate_schedule(schedule)
     with rt.db.tenant(tenant_id) as session:

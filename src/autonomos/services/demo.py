@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.dcl.apply.resolution import UnifiedRecord
 from autonomos.engines.postgres import ensure_database, to_sqlalchemy_url
 from autonomos.errors import NotFound
 from autonomos.samples import crm
 from autonomos.services import connections, doctor, mappings, platform, records, review, sync, tenants
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import (
     CanonicalEvent,
     CanonicalRecord,

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, pool, text
 
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.engines.postgres import to_sqlalchemy_url
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store import migrate as migrations
 from autonomos.store.roles import roles_for_database
 

@@ -17,7 +17,7 @@ from autonomos.dcl.matching import MatcherConfig, propose, render
 from autonomos.dcl.matching.embedders import get_embedder
 from autonomos.dcl.matching.evaluation import load_gold, pooled, score
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import EvalRun
 
 MATCHER = "offline"

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from autonomos.engines.runtime import resolve_secret_keys, write_data_dir_keys
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.security.credentials import CredentialCipher, key_id
 from autonomos.store.tables import Connection

@@ -22,7 +22,7 @@ from autonomos.errors import NotFound
 from autonomos.services import audit
 from autonomos.services.apply import apply_and_resolve
 from autonomos.services.ontology import ontology_version
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection, Mapping, MappingVersion
 
 

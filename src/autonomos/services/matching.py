@@ -29,7 +29,7 @@ from autonomos.dcl.matching.schema_files import source_fields, system_name
 from autonomos.dcl.matching.typing import FieldProposal, SourceField
 from autonomos.dcl.vectors import VectorStoreError, resolve, vector_store
 from autonomos.services.ontology import ontology_version
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import AgentRun
 
 log = structlog.get_logger(__name__)

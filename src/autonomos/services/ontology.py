@@ -20,7 +20,7 @@ from autonomos.dcl.ontology.exceptions import OntologyError
 from autonomos.dcl.ontology.typing import DEFAULT_ONTOLOGY, EntitySpec, OntologyDocument
 from autonomos.dcl.ontology.registry import OntologyVersion
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import CanonicalSchema
 
 SYSTEM_ACTOR = "system:ontology"

@@ -10,7 +10,7 @@ from psycopg import sql
 from autonomos.config import Settings
 from autonomos.engines.postgres import EmbeddedPostgres, ServiceStatus, libpq_dsn
 from autonomos.engines.redis import EmbeddedRedis
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store import migrate as migrations
 from autonomos.store.roles import roles_for_database
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from autonomos.dcl.profiling import SnapshotInfo, profile_records, store_snapshot
 from autonomos.store.lookups import load_connection
 from autonomos.errors import NotFound
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord
 
 DEFAULT_SAMPLE = 10_000

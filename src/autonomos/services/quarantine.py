@@ -17,7 +17,7 @@ from autonomos.aam.sync.landing import Lander
 from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
 from autonomos.services.connections import open_connector
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Quarantine
 
 

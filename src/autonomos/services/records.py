@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
 from autonomos.dcl.mappings.review import connection_id
 from autonomos.errors import NotFound
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog, Connection, Tenant
 
 

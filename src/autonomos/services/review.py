@@ -24,7 +24,7 @@ from autonomos.dcl.mappings import review as queue
 from autonomos.services import audit, matching
 from autonomos.services.ontology import ontology_version
 from autonomos.services.profiling import profile_stream
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection, MappingProposal, Review
 
 AUTO_ACTOR = "system:accept-auto"

@@ -18,7 +18,7 @@ from autonomos.aam.sync.typing import ACTIVE_STATUSES
 from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
 from autonomos.services.connections import get_connection
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import StreamState, SyncRun
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, text
 from autonomos.engines.redis import delete_prefix
 from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Tenant

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
 from autonomos.dcl.vectors.outbox import DrainReport
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.services.vectors import drain_outbox
 
 logger = logging.getLogger(__name__)

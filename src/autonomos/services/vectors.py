@@ -18,7 +18,7 @@ from autonomos.dcl.vectors.sources import current_refs, enqueue, resolve
 from autonomos.dcl.vectors.store import vector_store
 from autonomos.dcl.vectors.typing import ResolvedHit
 from autonomos.services import audit
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import EmbeddingOutbox, Tenant
 

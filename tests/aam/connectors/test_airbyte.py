@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from autonomos.aam.connectors import BadRecord, RecordMessage, StateMessage
 from autonomos.aam.connectors.airbyte import AirbyteConnector, AirbyteSourceFailed
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.services import connections, sync
 from autonomos.store.tables import RawRecord, StreamState
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.services import connections
 
 

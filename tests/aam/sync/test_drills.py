@@ -14,9 +14,9 @@ import uuid
 
 from sqlalchemy import func, select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.services import sync
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord
 from tests.aam.sync.conftest import write_accounts
 from tests.conftest import make_settings, subprocess_env

@@ -10,10 +10,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.aam.sync.writers import Aborted, OrderedWriters
 from autonomos.services import connections, sync
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord, RawRecordHead
 from tests.conftest import make_settings
 

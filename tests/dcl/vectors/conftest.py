@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from autonomos.dcl.vectors.store import vector_store
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store import migrate
 from tests.conftest import make_settings
 

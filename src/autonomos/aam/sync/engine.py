@@ -11,21 +11,20 @@ import functools
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select, text
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StateMessage, StreamSpec, rows_in
 from autonomos.aam.sync import runs
+from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
-from autonomos.services import connections as connection_service
-from autonomos.services.apply import apply_connection
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import StreamState
 
 logger = logging.getLogger(__name__)
@@ -45,30 +44,28 @@ class _Stop(Exception):
 class RunExecutor:
     """Runs one claimed sync run to its end (or to a cancel/pause request)."""
 
-    def __init__(self, rt: Runtime, run: runs.RunInfo, worker_id: str, *,
-                 on_batch: Callable[[BatchResult], None] | None = None) -> None:
+    def __init__(self, rt: Runtime, run: runs.RunInfo, worker_id: str, stage: SyncStage) -> None:
         self.rt = rt
         self.run = run
         self.worker_id = worker_id
+        self.stage = stage
         self.batch_size = rt.settings.sync_batch_size
-        self.on_batch = on_batch
         self.total = BatchResult()
         self.attempt_read = 0
         self.per_stream: dict[str, dict[str, int]] = {}
 
     def execute(self) -> str:
-        tenant, run = self.run.tenant_id, self.run
-        info = connection_service.get_connection(self.rt, tenant, str(run.connection_id))
-        credentials = connection_service.connection_credentials(self.rt, tenant, str(run.connection_id))
-        connector = connection_service.build_connector(self.rt, tenant, info, credentials)
-        self._publish("sync.started", {"connection": info.name, "attempt": run.attempts})
+        run = self.run
+        opened = self.stage.open_connector(run.tenant_id, run.connection_id)
+        connector = opened.connector
+        self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         beat.start()
         try:
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
             for stream in streams:
-                self._sync_stream(connector, stream, info.provider)
+                self._sync_stream(connector, stream, opened.provider)
         except _Stop as request:
             if request.control == "lost":
                 logger.warning("run was taken over by another worker; stopping", extra={"run_id": str(run.id)})
@@ -76,19 +73,28 @@ class RunExecutor:
             status = "cancelled" if request.control == "cancel" else "paused"
             self._finish(status)
             self._publish(f"sync.{status}", self._counts())
-            return status
+            return self._announce(status)
         except Exception as exc:
             logger.exception("sync run failed", extra={"run_id": str(run.id)})
             self._finish("failed", error=f"{type(exc).__name__}: {exc}")
             self._publish("sync.failed", {**self._counts(), "error": str(exc)})
-            return "failed"
+            return self._announce("failed")
         finally:
             stop.set()
             connector.close()
         self._finish("succeeded")
         self._publish("sync.completed", self._counts())
-        apply_connection(self.rt, self.run.tenant_id, self.run.connection_id, self.run.streams)  # DCL hook
-        return "succeeded"
+        return self._announce("succeeded")
+
+    def _announce(self, status: str) -> str:
+        """Tell the post-landing hook the run is over; its failure never changes the run's status."""
+        run = self.run
+        try:
+            self.stage.post_landing.run_finished(FinishedRun(run.tenant_id, run.connection_id, run.id,
+                                                             list(run.streams), status, self._counts()))
+        except Exception:
+            logger.exception("post-landing hook failed", extra={"run_id": str(run.id)})
+        return status
 
     def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:
         """Read and prepare batches in a reader thread while writers land the earlier ones.
@@ -192,8 +198,8 @@ class RunExecutor:
             stream["inserted"] += result.inserted
             stream["quarantined"] += result.quarantined
             control = runs.save_counts(session, self.run.tenant_id, self.run.id, self._counts())
-        if self.on_batch is not None:
-            self.on_batch(result)
+        self.stage.post_landing.batch_landed(LandedBatch(self.run.tenant_id, self.run.connection_id, self.run.id,
+                                                         lander.stream.name, result))
         if control in ("cancel", "pause"):
             raise _Stop(control)
 
@@ -247,10 +253,10 @@ def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def execute_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str, **options: Any) -> str | None:
+def execute_run(rt: Runtime, stage: SyncStage, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str) -> str | None:
     """Claim and execute one run; returns its final status, or None if it was not claimable."""
     with rt.db.tenant(tenant_id) as session:
         run = runs.claim(session, tenant_id, run_id, worker_id, rt.settings.sync_heartbeat_timeout_s)
     if run is None:
         return None
-    return RunExecutor(rt, run, worker_id, **options).execute()
+    return RunExecutor(rt, run, worker_id, stage).execute()

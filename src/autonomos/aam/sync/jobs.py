@@ -10,10 +10,12 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from autonomos.services.runtime import Runtime
+from autonomos.aam.sync.hooks import SyncStage
+from autonomos.errors import ConfigurationError
+from autonomos.runtime import Runtime
 
-_WORKER_RUNTIME: Runtime | None = None
-"""Set by the worker process so jobs reuse its engines (the worker runs jobs in-process)."""
+_WORKER: tuple[Runtime, SyncStage] | None = None
+"""Set by the worker process: jobs run in-process, with its engines and the stage it wired."""
 
 
 def queue_name(rt: Runtime) -> str:
@@ -52,19 +54,15 @@ def run_sync_job(tenant_id: str, run_id: str) -> str | None:
     from autonomos.aam.sync.engine import execute_run
     from autonomos.aam.sync.worker import worker_identity
 
-    rt = _WORKER_RUNTIME
-    own = rt is None
-    if own:
-        from autonomos.config import load_settings
-
-        rt = Runtime(load_settings())
-    try:
-        return execute_run(rt, uuid.UUID(tenant_id), uuid.UUID(run_id), worker_identity())
-    finally:
-        if own:
-            rt.close()
+    if _WORKER is None:  # the run stays pending; a worker started by ``aos worker`` takes it
+        raise ConfigurationError("sync jobs run only in a worker started by `aos worker`", run=run_id)
+    rt, stage = _WORKER
+    return execute_run(rt, stage, uuid.UUID(tenant_id), uuid.UUID(run_id), worker_identity())
 
 
-def set_worker_runtime(rt: Runtime | None) -> None:
-    global _WORKER_RUNTIME
-    _WORKER_RUNTIME = rt
+def set_worker(rt: Runtime | None, stage: SyncStage | None = None) -> None:
+    """Install (or, with None, remove) the process's runtime and stage for the jobs it runs."""
+    global _WORKER
+    if rt is not None and stage is None:
+        raise ConfigurationError("a worker needs its sync stage (connector factory and post-landing hook)")
+    _WORKER = None if rt is None else (rt, stage)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 
 from autonomos.aam.sync.jobs import enqueue_run
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import SyncRun
 

@@ -18,7 +18,7 @@ from autonomos.aam.sync import runs
 from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
 from autonomos.errors import ConfigurationError
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Connection, SyncRun
 

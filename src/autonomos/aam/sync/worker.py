@@ -1,9 +1,10 @@
-"""``aos worker``: an RQ worker for sync jobs, plus an upkeep thread.
+"""The RQ worker loop for sync jobs, plus an upkeep thread.
 
-Jobs run inside the worker process (RQ's SimpleWorker) and reuse its engines. The worker
-reconciles at start, and every ``AOS_WORKER_UPKEEP_S`` seconds it runs ``services.upkeep``:
-runs left by dead workers or lost in a Redis flush are picked up again even when no scheduler
-runs, and the embedding outbox is drained into the vector store.
+Jobs run inside the worker process (RQ's SimpleWorker) and reuse its engines and the
+``SyncStage`` its entry point wired (``autonomos.services.worker``: connectors and the DCL
+apply hook). The worker reconciles at start, and every ``AOS_WORKER_UPKEEP_S`` seconds it calls
+the given ``upkeep``: runs left by dead workers or lost in a Redis flush are picked up again
+even when no scheduler runs, and the embedding outbox is drained into the vector store.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 from rq import SimpleWorker
 
 from autonomos.aam.sync import jobs
+from autonomos.aam.sync.hooks import SyncStage
 from autonomos.aam.sync.reconciler import reconcile
-from autonomos.services.runtime import Runtime
-from autonomos.services.upkeep import upkeep
+from autonomos.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +33,15 @@ def worker_identity() -> str:
     return _IDENTITY
 
 
-def run_worker(rt: Runtime, *, burst: bool = False) -> None:
-    jobs.set_worker_runtime(rt)
+def run_worker(rt: Runtime, *, stage: SyncStage, upkeep: Callable[[], object], burst: bool = False) -> None:
+    """Work the sync queue (until it is empty with ``burst``); ``upkeep`` must survive its own failures."""
+    jobs.set_worker(rt, stage)
     stop = threading.Event()
     reconcile(rt)
 
     def keep_up() -> None:
         while not stop.wait(rt.settings.worker_upkeep_s):
-            upkeep(rt)  # logs and survives its own failures
+            upkeep()
 
     thread = threading.Thread(target=keep_up, name="upkeep", daemon=True)
     if not burst:
@@ -48,4 +51,4 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> None:
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:
         stop.set()
-        jobs.set_worker_runtime(None)
+        jobs.set_worker(None)

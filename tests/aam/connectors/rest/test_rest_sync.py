@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from autonomos.aam.sync.worker import run_worker
+from autonomos.services.worker import run_worker
 from autonomos.services import sync
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.tables import Quarantine, RawRecord, StreamState
 from tests.aam.connectors.rest.vendors import FakeHubSpot, FakeSalesforce, hs_contact, sf_account
 from tests.conftest import make_settings

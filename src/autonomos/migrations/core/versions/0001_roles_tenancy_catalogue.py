@@ -11,7 +11,6 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from autonomos.migrations import helpers
-from autonomos.store import roles as role_sql
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -35,7 +34,7 @@ BUILTIN_PROVIDERS = [
 def upgrade() -> None:
     database = op.get_bind().execute(sa.text("SELECT current_database()")).scalar_one()
     roles = helpers.current_roles()
-    for statement in role_sql.create_roles_sql(roles):
+    for statement in helpers.create_roles_sql(roles):
         op.execute(statement.replace("{database}", database.replace('"', '""')))
     op.execute(
         """CREATE FUNCTION aos_forbid_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -119,14 +118,14 @@ def upgrade() -> None:
     op.create_index(op.f('ix_api_keys_prefix'), 'api_keys', ['prefix'], unique=False)
     helpers.protect_tenant_tables(*TENANT_TABLES)
     # A tenant sees and edits only its own row; creating and deleting tenants is maintenance work.
-    helpers.execute_all(role_sql.tenant_table_sql("tenants", roles, key_column="id", app_privileges="SELECT, UPDATE"))
+    helpers.execute_all(helpers.tenant_table_sql("tenants", roles, key_column="id", app_privileges="SELECT, UPDATE"))
     # The platform audit log is for the maintenance path only: no grant to the app role at all.
     op.execute('ALTER TABLE "platform_audit_log" ENABLE ROW LEVEL SECURITY')
     op.execute('ALTER TABLE "platform_audit_log" FORCE ROW LEVEL SECURITY')
     op.execute(f'CREATE POLICY maintenance_access ON "platform_audit_log" TO "{roles.maintenance}" USING (true) WITH CHECK (true)')
     op.execute(f'GRANT SELECT, INSERT ON "platform_audit_log" TO "{roles.maintenance}"')
     helpers.grant_global_tables("providers", "default_ontologies")
-    helpers.execute_all(role_sql.sequence_grants_sql(roles))
+    helpers.execute_all(helpers.sequence_grants_sql(roles))
     providers = sa.table("providers", sa.column("id"), sa.column("display_name"), sa.column("kind"))
     op.bulk_insert(providers, [{"id": i, "display_name": n, "kind": k} for i, n, k in BUILTIN_PROVIDERS])
 
@@ -141,4 +140,4 @@ def downgrade() -> None:
     op.drop_table('platform_audit_log')
     op.drop_table('tenants')
     op.execute("DROP FUNCTION aos_forbid_update()")
-    helpers.execute_all(role_sql.drop_roles_sql(helpers.current_roles()))
+    helpers.execute_all(helpers.drop_roles_sql(helpers.current_roles()))

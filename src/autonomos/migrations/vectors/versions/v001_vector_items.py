@@ -11,12 +11,14 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 
 from autonomos.migrations import helpers
-from autonomos.store.vector_tables import INDEXED_DIMENSIONS
 
 revision: str = "v001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+INDEXED_DIMENSIONS = (64, 128, 256, 384, 512, 768, 1024, 1536)
+"""The dimensions indexed by this revision (frozen; a later size needs a migration of its own)."""
 
 
 def upgrade() -> None:
