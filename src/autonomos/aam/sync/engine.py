@@ -22,6 +22,7 @@ from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
+from autonomos.errors import AutonomosError
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
 from autonomos.runtime import Runtime
@@ -34,10 +35,11 @@ READ_AHEAD_BATCHES = 2
 """Prepared batches the reader thread may hold while the writer is busy (bounds memory)."""
 
 
-class _Stop(Exception):
-    """Raised inside the loop when a person asked to cancel or pause the run."""
+class _Stop(AutonomosError):
+    """Raised inside the loop when a person asked to cancel or pause the run (or it was lost)."""
 
     def __init__(self, control: str) -> None:
+        super().__init__(f"run stopped: {control}")
         self.control = control
 
 
@@ -124,8 +126,10 @@ class RunExecutor:
                         break
                     except Exception as exc:
                         writers.drain()  # what was read before the failure still lands, with its checkpoint
-                        raise ConnectorFailed(f"{provider} connector failed on stream {stream.name}: {exc}",
-                                              tenant=tenant, run=run.id, stream=stream.name) from exc
+                        raise ConnectorFailed.from_cause(
+                            f"{provider} connector failed on stream {stream.name}: {exc}",
+                            exc, tenant=tenant, connection=run.connection_id, run=run.id, stream=stream.name,
+                        ) from exc
                     with self.rt.db.tenant(tenant) as session:  # ids in read order = commit order
                         prepared = lander.reserve_ids(session, prepared)
                     writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,

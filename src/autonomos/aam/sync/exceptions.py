@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from autonomos.errors import AutonomosError
+from autonomos.errors import StageError
 
 
-class SyncError(AutonomosError):
-    """Base of sync errors; carries tenant, connection and run ids in ``context``."""
+class SyncError(StageError):
+    """The sync stage's error; carries tenant, connection, run and stream ids in ``context``."""
 
 
 class RunNotClaimable(SyncError):
@@ -16,4 +16,5 @@ class RunNotClaimable(SyncError):
 
 
 class ConnectorFailed(SyncError):
-    """The connector raised while reading; the run fails with the message, keeping what landed."""
+    """The connector raised while reading; what landed stays. Raised with ``from_cause``, so it is
+    transient exactly when the connector's error was."""

@@ -22,10 +22,12 @@ import threading
 from collections.abc import Callable, Set
 from concurrent.futures import ThreadPoolExecutor
 
+from autonomos.errors import AutonomosError
+
 WaitTurn = Callable[[], None]
 
 
-class Aborted(Exception):
+class Aborted(AutonomosError):
     """Raised in a writer whose turn will never come because an earlier batch failed."""
 
 

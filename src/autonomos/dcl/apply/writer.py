@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from autonomos.dcl.apply.exceptions import ApplyError
+
 # Every lookup below is a LATERAL probe of a unique index with all its columns bound (OFFSET 0
 # keeps each one a per-row probe the planner cannot turn into a join: row estimates for a
 # transient staging table and for fast-growing tables are meaningless, and a misjudged join
@@ -181,5 +183,6 @@ def write_batch(session: Session, target: Target, batch_id: uuid.UUID, copy_text
         session.execute(_QUARANTINE, {**params, "number": str(target.version)})
     session.execute(_CLEAR, {"batch": batch_id})
     if not events == records == logged:  # one statement wrote all three; a mismatch is a bug worth stopping for
-        raise RuntimeError(f"apply wrote {events} events, {records} records and {logged} change-log rows")
+        raise ApplyError(f"apply wrote {events} events, {records} records and {logged} change-log rows",
+                         tenant=target.tenant_id, mapping_version=target.mapping_version_id)
     return WriteResult(read=read, changed=records, unchanged=good - records, deleted=deleted, quarantined=failed)

@@ -1,6 +1,9 @@
 """Matching errors.
 
     AutonomosError
+    ├── MatchingError                a matcher input is malformed (terminal)
+    │   ├── SchemaFormatError        a source schema file (also a ValueError)
+    │   └── KnowledgeError           the vocabulary file is inconsistent (also a ValueError)
     └── EngineError
         └── RerankerError            the reranker's API refused or answered nonsense (cause chained)
             └── RerankerUnavailable  it could not be reached, or kept answering 429/5xx (transient)
@@ -8,7 +11,19 @@
 
 from __future__ import annotations
 
-from autonomos.errors import EngineError
+from autonomos.errors import AutonomosError, EngineError
+
+
+class MatchingError(AutonomosError):
+    """Base of the matcher's own errors about its inputs."""
+
+
+class SchemaFormatError(MatchingError, ValueError):
+    """A source schema file is not the expected JSON shape."""
+
+
+class KnowledgeError(MatchingError, ValueError):
+    """The knowledge file is inconsistent (e.g. one phrase in two concept groups)."""
 
 
 class RerankerError(EngineError):

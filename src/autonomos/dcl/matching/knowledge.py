@@ -13,14 +13,11 @@ from typing import Any
 
 import yaml
 
+from autonomos.dcl.matching.exceptions import KnowledgeError
 from autonomos.dcl.matching.names import split_identifier, stem
 
 TIME_CONCEPT = "TIME"
 _DATA_FILE = "vocabulary.yaml"
-
-
-class KnowledgeError(ValueError):
-    """The knowledge file is inconsistent (e.g. one phrase in two concept groups)."""
 
 
 @dataclass(frozen=True)

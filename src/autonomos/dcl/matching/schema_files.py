@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from autonomos.dcl.matching.exceptions import SchemaFormatError
 from autonomos.dcl.matching.typing import FIELD_TYPES, SourceField, TargetField
-
-
-class SchemaFormatError(ValueError):
-    """A schema or gold document does not have the documented shape."""
 
 
 def load_json(path: Path | str) -> dict[str, Any]:
