@@ -16,6 +16,7 @@ from pathlib import Path
 
 import redis
 
+from autonomos.engines.boundary import engine_boundary
 from autonomos.engines.postgres import ServiceStatus
 from autonomos.errors import EngineUnavailable
 
@@ -110,9 +111,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class Client(redis.Redis):
+    """A redis-py client whose commands raise ``EngineUnavailable`` when Redis is out of reach
+    (pipelines and pub/sub listeners keep redis-py's errors)."""
+
+    def execute_command(self, *args, **options):
+        with engine_boundary("redis"):
+            return super().execute_command(*args, **options)
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
-    return redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30)
+    return Client.from_url(url, socket_timeout=10, health_check_interval=30)
 
 
 class Keys:

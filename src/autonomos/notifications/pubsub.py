@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import redis
 
+from autonomos.errors import EngineUnavailable
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ def publish(rt, tenant_id: uuid.UUID | str, event: str, payload: dict[str, Any])
     message = orjson.dumps({"type": event, "tenant_id": str(tenant_id), **payload}, default=str)
     try:
         rt.redis.publish(channel(rt, tenant_id), message)
-    except redis.RedisError:
+    except (redis.RedisError, EngineUnavailable):
         logger.warning("could not publish %s", event, exc_info=True)
 
 

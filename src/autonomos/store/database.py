@@ -4,6 +4,7 @@ Request handling reaches Postgres only through ``Database.tenant(tenant_id)``: a
 connected as the app role (row-level security applies to it) inside one transaction whose
 ``app.tenant_id`` setting is the given tenant. Repositories take that session, and pass the
 tenant explicitly in their queries as well: the policy is the second wall, not the only one.
+A lost or refused connection leaves a session as ``EngineUnavailable`` (``engines.boundary``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from autonomos.engines.boundary import engine_boundary
 from autonomos.engines.postgres import to_sqlalchemy_url
 from autonomos.errors import TenantContextMissing
 from autonomos.store.base import TENANT_SETTING
@@ -50,7 +52,7 @@ class Database:
         if not tenant_id:
             raise TenantContextMissing("a tenant id is required for tenant-scoped work")
         tenant = uuid.UUID(str(tenant_id))
-        with self._sessions() as session, session.begin():
+        with engine_boundary("postgres"), self._sessions() as session, session.begin():
             session.execute(select(func.set_config(TENANT_SETTING, str(tenant), True)))
             yield session
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from autonomos.engines.boundary import engine_boundary
 from autonomos.engines.postgres import to_sqlalchemy_url
 from autonomos.store.database import make_engine, role_url
 from autonomos.store.roles import roles_for_database
@@ -43,7 +44,7 @@ class MaintenanceDatabase:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One cross-tenant transaction; commits on success."""
-        with self._sessions() as session, session.begin():
+        with engine_boundary("postgres"), self._sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
