@@ -2,12 +2,20 @@
 
 structlog renders every record (console or JSON) and a redaction processor blanks any
 secret-looking key, so a credential passed by mistake still never reaches a log line.
+
+Context, never data: ids passed as ``extra={...}`` and ids bound with ``bind_ids`` (structlog
+contextvars; the sync engine binds tenant, connection, run, stream and batch when it claims a
+run) appear in every line. Tracebacks are plain text, with the cause chain but never local
+variables: a frame's locals hold credentials and record contents.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import structlog
 
@@ -20,9 +28,14 @@ def _redact_event(_logger: object, _name: str, event: dict) -> dict:
 
 def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     """Install handlers on the root logger; only CLI/worker/API entry points call this."""
-    renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(default=str)
+        final = [structlog.processors.format_exc_info, renderer]  # traceback as text, no locals
+    else:
+        final = [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
     shared = [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.ExtraAdder(),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso"),
@@ -36,7 +49,7 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final,
         ])
     )
     root = logging.getLogger()
@@ -48,3 +61,10 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> None:
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(name)
+
+
+@contextmanager
+def bind_ids(**ids: Any) -> Iterator[None]:
+    """Ids (never data) on every log line of this thread within the block; None values are left out."""
+    with structlog.contextvars.bound_contextvars(**{k: str(v) for k, v in ids.items() if v is not None}):
+        yield

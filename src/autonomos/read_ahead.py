@@ -10,6 +10,7 @@ early stops the producer at its next item and waits for its thread to end.
 from __future__ import annotations
 
 import queue
+import contextvars
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -55,7 +56,8 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "read-ahead",
                 raise item
             yield item
 
-    worker = threading.Thread(target=produce, name=name, daemon=True)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name=name,
+                              daemon=True)  # the caller's log context follows
     worker.start()
     try:
         yield consume()

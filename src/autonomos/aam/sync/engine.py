@@ -7,6 +7,7 @@ crash or a Redis flush and carry on from the last committed checkpoint.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import threading
@@ -23,6 +24,7 @@ from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
 from autonomos.errors import AutonomosError
+from autonomos.logs import bind_ids
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
 from autonomos.runtime import Runtime
@@ -51,6 +53,7 @@ class RunExecutor:
         self.run = run
         self.worker_id = worker_id
         self.stage = stage
+        self.batches = 0
         self.batch_size = rt.settings.sync_batch_size
         self.total = BatchResult()
         self.attempt_read = 0
@@ -62,7 +65,7 @@ class RunExecutor:
         connector = opened.connector
         self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
         stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        beat = threading.Thread(target=contextvars.copy_context().run, args=(self._heartbeat, stop), daemon=True)
         beat.start()
         try:
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
@@ -107,6 +110,10 @@ class RunExecutor:
         in read order too, so a stream's ids grow with commit order (the incremental apply reads
         by id and relies on it).
         """
+        with bind_ids(stream=stream.name):
+            self._sync_stream_bound(connector, stream, provider)
+
+    def _sync_stream_bound(self, connector, stream: StreamSpec, provider: str) -> None:
         tenant, run = self.run.tenant_id, self.run
         full = run.mode == "full"
         lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
@@ -132,8 +139,9 @@ class RunExecutor:
                         ) from exc
                     with self.rt.db.tenant(tenant) as session:  # ids in read order = commit order
                         prepared = lander.reserve_ids(session, prepared)
+                    self.batches += 1
                     writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
-                                                                    finish_full=full and last))
+                                                                    finish_full=full and last, batch=self.batches))
                 writers.drain()
         except BaseException as exc:
             writers.abort(exc)
@@ -175,7 +183,12 @@ class RunExecutor:
         return self.run.attempts > 1 and stream.name in self.run.counts.get("streams", {})
 
     def _land(self, lander: Lander, prepared: PreparedBatch, state, wait_turn: WaitTurn, *,
-              finish_full: bool = False) -> None:
+              finish_full: bool = False, batch: int = 0) -> None:
+        with bind_ids(batch=batch):
+            self._land_bound(lander, prepared, state, wait_turn, finish_full=finish_full)
+
+    def _land_bound(self, lander: Lander, prepared: PreparedBatch, state, wait_turn: WaitTurn, *,
+                    finish_full: bool) -> None:
         """One batch in its own transaction: write, wait for the earlier batches, then fence,
         cursor and counts, and commit.
 
@@ -263,4 +276,5 @@ def execute_run(rt: Runtime, stage: SyncStage, tenant_id: uuid.UUID, run_id: uui
         run = runs.claim(session, tenant_id, run_id, worker_id, rt.settings.sync_heartbeat_timeout_s)
     if run is None:
         return None
-    return RunExecutor(rt, run, worker_id, stage).execute()
+    with bind_ids(tenant_id=run.tenant_id, connection_id=run.connection_id, run_id=run.id):
+        return RunExecutor(rt, run, worker_id, stage).execute()

@@ -18,6 +18,7 @@ the first failure.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Set
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,7 @@ class OrderedWriters:
             index = self._submitted
             self._submitted += 1
             self._in_flight[index] = keys
-        self._pool.submit(self._run, index, work)
+        self._pool.submit(contextvars.copy_context().run, self._run, index, work)  # log ids follow
 
     def drain(self) -> None:
         """Wait until every submitted batch has committed; raise the first failure if one failed."""
