@@ -1,6 +1,6 @@
 """The running platform: settings turned into engines, built once per process.
 
-Entry points build a ``Runtime``; services take it (and a tenant id) as arguments. It
+Entry points build a ``Runtime``; stages and services take it (and a tenant id) as arguments. It
 starts embedded servers when no URLs are configured, and hands out the tenant-scoped
 ``Database`` only. The cross-tenant maintenance database is reached through
 ``autonomos.store.maintenance.maintenance_database(rt)``, which only an allow-listed

@@ -1,8 +1,8 @@
 """Applying published mapping versions: after a publish (backfill) and after every sync.
 
-``apply_connection`` is the sync engine's hook: once a run has landed, every current
-version of the connection's mappings is applied to what landed since its last apply, and
-the touched entities are resolved again. A failure here is logged and recorded on the apply
+``apply_connection`` is what the sync stage's post-landing hook calls (``services/worker.py``):
+once a run has landed, every current version of the connection's mappings is applied to what
+landed since its last apply, and the touched entities are resolved again. A failure here is logged and recorded on the apply
 run; it never turns a successful sync into a failed one.
 """
 
