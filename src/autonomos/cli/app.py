@@ -11,7 +11,8 @@ from autonomos.cli import ontology, vectors
 from autonomos.cli import mapping, records, review
 
 app = typer.Typer(name="aos", help="AutonomOS AAM/DCL: connect sources, land records, map them to a canonical ontology.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False)  # a crash must not print credentials or records
 
 app.add_typer(engines.services_app, name="services")
 app.add_typer(admin.tenant_app, name="tenant")

@@ -93,3 +93,9 @@ def test_a_json_line_of_a_failing_run_carries_its_ids(rt, file_connection, confi
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert (line["run_id"], line["stream"], line["batch"], line["connection_id"]) == (str(run_id), "accounts",
                                                                                       "3", "c-1")
+
+
+def test_the_cli_renders_an_unexpected_crash_without_local_variables():
+    from autonomos.cli.app import app
+
+    assert app.pretty_exceptions_show_locals is False
