@@ -25,8 +25,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,
     redis.ConnectionError,
     redis.TimeoutError,
-    ConnectionError,
 )
+"""Only the engines' own classes: a builtin ConnectionError raised inside a session (a connector's
+socket) is not about Postgres."""
 
 
 def unreachable(exc: BaseException) -> bool:
