@@ -58,14 +58,15 @@ class RunExecutor:
 
     def execute(self) -> str:
         tenant, run = self.run.tenant_id, self.run
-        info = connection_service.get_connection(self.rt, tenant, str(run.connection_id))
-        credentials = connection_service.connection_credentials(self.rt, tenant, str(run.connection_id))
-        connector = connection_service.build_connector(self.rt, tenant, info, credentials)
-        self._publish("sync.started", {"connection": info.name, "attempt": run.attempts})
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         beat.start()
+        connector = None
         try:
+            info = connection_service.get_connection(self.rt, tenant, str(run.connection_id))
+            credentials = connection_service.connection_credentials(self.rt, tenant, str(run.connection_id))
+            connector = connection_service.build_connector(self.rt, tenant, info, credentials)
+            self._publish("sync.started", {"connection": info.name, "attempt": run.attempts})
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
             for stream in streams:
                 self._sync_stream(connector, stream, info.provider)
@@ -78,13 +79,12 @@ class RunExecutor:
             self._publish(f"sync.{status}", self._counts())
             return status
         except Exception as exc:
-            logger.exception("sync run failed", extra={"run_id": str(run.id)})
-            self._finish("failed", error=f"{type(exc).__name__}: {exc}")
-            self._publish("sync.failed", {**self._counts(), "error": str(exc)})
-            return "failed"
+            stop.set()
+            return self._failed(exc)
         finally:
             stop.set()
-            connector.close()
+            if connector is not None:
+                connector.close()
         self._finish("succeeded")
         self._publish("sync.completed", self._counts())
         apply_connection(self.rt, self.run.tenant_id, self.run.connection_id, self.run.streams)  # DCL hook
@@ -223,7 +223,19 @@ class RunExecutor:
             "streams": streams,
         }
 
-    def _finish(self, status: str, error: str | None = None) -> None:
+    def _failed(self, exc: Exception) -> str:
+        """Record the failed attempt: retry later (``pending``), ``failed`` or ``abandoned``."""
+        logger.warning("sync attempt failed: %s: %s", type(exc).__name__, exc, extra={"run_id": str(self.run.id)})
+        outcome = runs.record_failure(self.rt.db, self.run, self.worker_id, exc, counts=self._counts(),
+                                      base_s=self.rt.settings.retry_backoff_s)
+        if outcome is None:
+            return "lost"
+        event = {"pending": "sync.retrying", "failed": "sync.failed", "abandoned": "sync.abandoned"}[outcome.status]
+        self._publish(event, {**self._counts(), "error": outcome.error, "failures": outcome.failures,
+                              "next_attempt_at": outcome.next_attempt_at})
+        return outcome.status
+
+    def _finish(self, status: str, error: dict[str, Any] | None = None) -> None:
         with self.rt.db.tenant(self.run.tenant_id) as session:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
 
