@@ -18,7 +18,9 @@ reconcilers enqueue it when it is due.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +30,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from autonomos.errors import EngineUnavailable
+from autonomos.store.database import Database
 from autonomos.store.tables import Tenant
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 600.0
+OUTAGE_PATIENCE_S = 600.0
+"""How long a worker keeps trying to record a failed attempt while Postgres is unreachable."""
 HISTORY_KEPT = 50
 """Failed attempts kept on a run (the oldest are dropped beyond it)."""
 
@@ -157,3 +164,33 @@ def _outages_in_a_row(history: list[dict[str, Any]]) -> int:
             break
         n += 1
     return n
+
+
+def record_failure_durably(db: Database, model: type, tenant_id: uuid.UUID, run_id: uuid.UUID, exc: BaseException,
+                           *, worker_id: str, base_s: float = BACKOFF_BASE_S,
+                           values: dict[str, Any] | None = None) -> Outcome | None:
+    """``record_failure`` for the run's own worker, with ``values`` (counts) stored alongside.
+
+    During an engine outage the failure cannot be written either, so the worker keeps trying
+    (with backoff) until Postgres answers: the run goes back to ``pending`` without spending an
+    attempt, instead of waiting for its heartbeat to time out. Returns None if the run is no
+    longer this worker's; raises if Postgres stayed away for ``OUTAGE_PATIENCE_S`` (the
+    reconciler takes the run from there).
+    """
+    error = error_record(exc)
+    deadline = time.monotonic() + OUTAGE_PATIENCE_S
+    wait = 0.5
+    while True:
+        try:
+            with db.tenant(tenant_id) as session:
+                outcome = record_failure(session, model, tenant_id, run_id, error, worker_id=worker_id, base_s=base_s)
+                if outcome is not None and values:
+                    session.execute(update(model).where(model.tenant_id == tenant_id, model.id == run_id)
+                                    .values(**values))
+                return outcome
+        except Exception as write_error:
+            if classify(write_error) != "outage" or time.monotonic() > deadline:
+                raise
+            logger.warning("cannot record the failed attempt yet (engine unavailable); retrying in %.1f s", wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)

@@ -24,12 +24,14 @@ def sync_queue(rt: Runtime) -> Queue:
     return Queue(queue_name(rt), connection=rt.queue_redis)
 
 
-def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True) -> bool:
+def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True,
+                function: str = "autonomos.aam.sync.jobs.run_sync_job") -> bool:
     """Put the run on the queue unless a job for it is waiting there; returns whether it did.
 
     ``trust_started=False`` (the reconciler) re-enqueues even when Redis says the job started:
     Postgres says the run is pending, so whoever started it is gone. A duplicate job is
-    harmless, since the claim lets only one execution through.
+    harmless, since the claim lets only one execution through. ``function`` is the job (the
+    apply runs of DCL use the same queue, with their own job function).
     """
     try:
         status = Job.fetch(str(run_id), connection=rt.queue_redis).get_status(refresh=True)
@@ -41,7 +43,7 @@ def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_s
     if status in waiting:
         return False
     sync_queue(rt).enqueue(
-        "autonomos.aam.sync.jobs.run_sync_job", str(tenant_id), str(run_id),
+        function, str(tenant_id), str(run_id),
         job_id=str(run_id), job_timeout=-1, result_ttl=3600, failure_ttl=86400,
     )
     return True
@@ -63,6 +65,11 @@ def run_sync_job(tenant_id: str, run_id: str) -> str | None:
     finally:
         if own:
             rt.close()
+
+
+def worker_runtime() -> Runtime | None:
+    """The worker process's runtime, for job functions (None outside a worker)."""
+    return _WORKER_RUNTIME
 
 
 def set_worker_runtime(rt: Runtime | None) -> None:

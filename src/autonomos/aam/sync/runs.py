@@ -14,8 +14,6 @@ and needs nothing from Redis.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +27,6 @@ from autonomos.aam.sync.typing import ACTIVE_STATUSES
 from autonomos.store import attempts
 from autonomos.store.database import Database
 from autonomos.store.tables import SyncRun, Tenant
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_TENANT_CONCURRENCY = 2
 HEARTBEAT_TIMEOUT_S = 60
@@ -170,35 +166,9 @@ def get(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID) -> RunInfo | 
     return info(row) if row is not None else None
 
 
-OUTAGE_PATIENCE_S = 600.0
-"""How long a worker keeps trying to record a failed attempt while Postgres is unreachable."""
-
-
 def record_failure(db: Database, run: RunInfo, worker_id: str, exc: BaseException, *, counts: dict[str, Any],
                    base_s: float = attempts.BACKOFF_BASE_S) -> attempts.Outcome | None:
-    """Store a failed attempt's outcome (see ``store.attempts``) with the run's counts.
-
-    During an engine outage the failure cannot be written either, so the worker keeps trying
-    (with backoff) until Postgres answers: the run goes back to ``pending`` without spending an
-    attempt, instead of waiting for its heartbeat to time out. Returns None if the run is no
-    longer this worker's, or Postgres stayed away for ``OUTAGE_PATIENCE_S`` (the reconciler
-    takes it from there).
-    """
-    error = attempts.error_record(exc)
-    deadline = time.monotonic() + OUTAGE_PATIENCE_S
-    wait = 0.5
-    while True:
-        try:
-            with db.tenant(run.tenant_id) as session:
-                outcome = attempts.record_failure(session, SyncRun, run.tenant_id, run.id, error,
-                                                  worker_id=worker_id, base_s=base_s)
-                if outcome is not None:
-                    session.execute(update(SyncRun).where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id)
-                                    .values(counts=counts))
-                return outcome
-        except Exception as write_error:
-            if attempts.classify(write_error) != "outage" or time.monotonic() > deadline:
-                raise
-            logger.warning("cannot record the failed attempt yet (engine unavailable); retrying in %.1f s", wait)
-            time.sleep(wait)
-            wait = min(wait * 2, 5.0)
+    """Store a failed attempt's outcome with the run's counts (see ``store.attempts``); waits
+    out an engine outage. None if the run is no longer this worker's."""
+    return attempts.record_failure_durably(db, SyncRun, run.tenant_id, run.id, exc, worker_id=worker_id,
+                                           base_s=base_s, values={"counts": counts})
