@@ -101,6 +101,7 @@ def resume_backfill(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID) ->
         if run is None:
             return None
         run_id = run.id
+        apply_runs.count_if_lost(session, run, rt.settings.sync_heartbeat_timeout_s, rt.settings.retry_backoff_s)
         apply_runs.reopen(session, tenant_id, run_id)
     return resume(rt, tenant_id, run_id)
 

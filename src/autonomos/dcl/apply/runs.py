@@ -88,6 +88,16 @@ def unfinished_backfill(session: Session, tenant_id: uuid.UUID, version_id: uuid
     return latest
 
 
+def count_if_lost(session: Session, run: ApplyRun, heartbeat_timeout_s: float, base_s: float) -> None:
+    """A running run whose heartbeat stopped: count its lost attempt now (as ``reconcile`` would)."""
+    if run.status != "running":
+        return
+    now = session.scalar(select(func.now()))
+    if run.heartbeat_at is None or run.heartbeat_at < now - dt.timedelta(seconds=heartbeat_timeout_s):
+        attempts.record_failure(session, ApplyRun, run.tenant_id, run.id, attempts.lost_worker_record(),
+                                worker_id=None, base_s=base_s, failed_at=run.heartbeat_at or now)
+
+
 def reopen(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
     """A person asked again: a failed or abandoned run gets a fresh set of attempts, due now."""
     session.execute(update(ApplyRun).where(ApplyRun.tenant_id == tenant_id, ApplyRun.id == run_id,
