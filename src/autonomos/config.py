@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",
         description="Seconds without a heartbeat after which a running sync is taken over by another worker.",
     )
+    retry_backoff_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="AOS_RETRY_BACKOFF_S",
+        description="First wait before a failed run (sync or apply) is tried again; it doubles per failure, up to 10 min.",
+    )
     worker_upkeep_s: float = Field(
         default=10.0,
         gt=0,

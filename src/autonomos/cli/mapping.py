@@ -26,7 +26,8 @@ def _print_result(result: mapping_service.PublishResult) -> None:
     state = "published" if result.created else "unchanged, still"
     console.print(f"{v.connection}/{v.stream} -> {v.entity}: {state} version {v.version}")
     if result.applied is not None:
-        console.print(f"  backfill: {result.applied.counts.as_dict()} ({result.applied.status})")
+        what = "backfill" if result.created else "unfinished backfill resumed"
+        console.print(f"  {what}: {result.applied.counts.as_dict()} ({result.applied.status})")
 
 
 @mapping_app.command("publish")

@@ -58,7 +58,7 @@ def _wait(rt, tenant_id, run_id):
             read = run.counts.get("read", 0)
             elapsed = max(time.monotonic() - started, 1e-6)
             bar.update(task, completed=read, rate=read / elapsed, description=run.status)
-            if run.status in ("succeeded", "failed", "cancelled", "paused"):
+            if run.status in ("succeeded", "failed", "abandoned", "cancelled", "paused"):
                 return run
             time.sleep(0.5)
 
@@ -72,7 +72,23 @@ def _print_summary(rt, tenant_id, run) -> None:
     if reasons:
         console.print(table("quarantined by reason", ["reason", "records"], [[r, n] for r, n in reasons.items()]))
     if run.error:
-        console.print(f"[red]error:[/red] {escape(run.error)}")
+        console.print(f"[red]error:[/red] {escape(_error(run.error))}")
+
+
+def _error(error: dict | None) -> str:
+    if not error:
+        return "-"
+    kind = "transient" if error.get("transient") else "terminal"
+    return f"{error.get('kind')} ({kind}): {error.get('message')}"
+
+
+def _attempts(run) -> str:
+    text = str(run.attempts)
+    if run.failures:
+        text += f" ({run.failures} failed in a row)"
+    if run.status == "pending" and run.next_attempt_at:
+        text += f", next {run.next_attempt_at.isoformat(timespec='seconds')}"
+    return text
 
 
 @sync_app.command("status")
@@ -80,9 +96,11 @@ def status(connection: str = typer.Argument(None), tenant: str = TENANT) -> None
     """Recent runs (of one connection, or all)."""
     with runtime() as rt:
         rows = sync_service.list_runs(rt, resolve_tenant(rt, tenant), connection)
-        console.print(table("sync runs", ["run", "status", "mode", "attempts", "read", "new", "quarantined", "created"],
-                            [[r.id, r.status, r.mode, r.attempts, r.counts.get("read", 0), r.counts.get("inserted", 0),
-                              r.counts.get("quarantined", 0), r.created_at.isoformat(timespec="seconds")]
+        console.print(table("sync runs", ["run", "status", "mode", "attempts", "read", "new", "quarantined", "created",
+                                          "last error"],
+                            [[r.id, r.status, r.mode, _attempts(r), r.counts.get("read", 0), r.counts.get("inserted", 0),
+                              r.counts.get("quarantined", 0), r.created_at.isoformat(timespec="seconds"),
+                              _error(r.error) if r.error else "-"]
                              for r in rows]))
 
 

@@ -4,6 +4,12 @@
 once a run has landed, every current version of the connection's mappings is applied to what
 landed since its last apply, and the touched entities are resolved again. A failure here is logged and recorded on the apply
 run; it never turns a successful sync into a failed one.
+
+Apply runs are runs (``dcl.apply.runs``): ``reconcile_applies`` (each worker's upkeep) counts
+a lost attempt for every apply run whose worker stopped heartbeating, and enqueues every due
+pending one as a job (``run_apply_job``) on the sync queue, which resumes it from its last
+committed batch. So a worker or ``aos mapping publish`` killed during an apply leaves nothing
+``running`` for ever, and what a sync landed gets applied without a person.
 """
 
 from __future__ import annotations
@@ -14,10 +20,14 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from autonomos.dcl.apply import ApplyReport, apply_version
+from autonomos.aam.sync import jobs
+from autonomos.dcl.apply import ApplyReport, apply_version, execute_apply
+from autonomos.dcl.apply import runs as apply_runs
 from autonomos.dcl.apply.resolution import resolve_entity
 from autonomos.dcl.mappings.versions import current_version
+from autonomos.notifications import publish
 from autonomos.runtime import Runtime
+from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Mapping, Tenant
 
 logger = logging.getLogger(__name__)
@@ -27,7 +37,7 @@ def apply_and_resolve(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, 
                       incremental: bool = False) -> ApplyReport:
     """Apply one version, then re-resolve its entity across sources."""
     report = apply_version(rt.db, tenant_id, version_id, trigger=trigger, incremental=incremental,
-                           memory_limit=rt.settings.duckdb_memory_limit)
+                           memory_limit=rt.settings.duckdb_memory_limit, backoff_s=rt.settings.retry_backoff_s)
     if report.counts.changed:
         resolve(rt, tenant_id, [report.entity])
     return report
@@ -57,7 +67,8 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
         for version in current:
             try:
                 reports.append(apply_version(rt.db, tenant_id, version.id, trigger="sync", incremental=True,
-                                             memory_limit=rt.settings.duckdb_memory_limit))
+                                             memory_limit=rt.settings.duckdb_memory_limit,
+                                             backoff_s=rt.settings.retry_backoff_s))
             except Exception:  # recorded on its apply run; the other mappings still apply
                 logger.exception("apply after sync failed", extra={"mapping_version_id": str(version.id)})
         touched = [r.entity for r in reports if r.counts.changed]
@@ -66,3 +77,62 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
     except Exception:  # the sync itself succeeded; the next one (or a publish) catches up
         logger.exception("apply after sync failed", extra={"connection_id": str(connection_id)})
     return reports
+
+
+APPLY_JOB = "autonomos.services.apply.run_apply_job"
+
+
+def resume(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> ApplyReport | None:
+    """Claim an apply run and continue it from its last committed batch, then re-resolve its
+    entity; None if it was not claimable (running elsewhere, final, or waiting for backoff)."""
+    report = execute_apply(rt.db, tenant_id, run_id, memory_limit=rt.settings.duckdb_memory_limit,
+                           backoff_s=rt.settings.retry_backoff_s)
+    if report is not None and report.counts.changed:
+        resolve(rt, tenant_id, [report.entity])
+    return report
+
+
+def resume_backfill(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID) -> ApplyReport | None:
+    """Publishing an unchanged version again: if its backfill never finished, continue it here
+    (a failed or abandoned one gets a fresh set of attempts). None if there is nothing to resume
+    or it is running elsewhere."""
+    with rt.db.tenant(tenant_id) as session:
+        run = apply_runs.unfinished_backfill(session, tenant_id, version_id)
+        if run is None:
+            return None
+        run_id = run.id
+        apply_runs.count_if_lost(session, run, rt.settings.sync_heartbeat_timeout_s, rt.settings.retry_backoff_s)
+        apply_runs.reopen(session, tenant_id, run_id)
+    return resume(rt, tenant_id, run_id)
+
+
+def run_apply_job(tenant_id: str, run_id: str) -> str | None:
+    """The job function of an apply run (enqueued by ``reconcile_applies``)."""
+    rt = jobs.worker_runtime()
+    own = rt is None
+    if own:
+        from autonomos.config import load_settings
+
+        rt = Runtime(load_settings())
+    try:
+        report = resume(rt, uuid.UUID(tenant_id), uuid.UUID(run_id))
+        return report.status if report else None
+    finally:
+        if own:
+            rt.close()
+
+
+def reconcile_applies(rt: Runtime) -> tuple[int, int]:
+    """Lost apply attempts counted (retry or abandon), due pending runs enqueued; returns
+    (runs whose worker was lost, runs enqueued)."""
+    lost, due = apply_runs.reconcile(maintenance_database(rt), rt.settings.sync_heartbeat_timeout_s,
+                                     rt.settings.retry_backoff_s)
+    for item in lost:
+        if item.outcome.status == "abandoned":
+            logger.warning("apply run abandoned after %d failed attempts in a row", item.outcome.failures,
+                           extra={"apply_run_id": str(item.run_id)})
+            publish(rt, item.tenant_id, "apply.abandoned", {"apply_run_id": str(item.run_id),
+                                                            "error": item.outcome.error})
+    enqueued = sum(1 for tenant_id, run_id in due
+                   if jobs.enqueue_run(rt, tenant_id, run_id, trust_started=False, function=APPLY_JOB))
+    return len(lost), enqueued

@@ -20,7 +20,7 @@ from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.vectors.outbox import enqueue_mapping_examples
 from autonomos.errors import NotFound
 from autonomos.services import audit
-from autonomos.services.apply import apply_and_resolve
+from autonomos.services.apply import apply_and_resolve, resume_backfill
 from autonomos.services.ontology import ontology_version
 from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection, Mapping, MappingVersion
@@ -73,6 +73,8 @@ def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
     report = None
     if apply and created:
         report = apply_and_resolve(rt, tenant_id, row.id, trigger="rollback" if rollback_of else "publish")
+    elif apply:  # unchanged: a backfill that never finished (killed, failed, abandoned) continues
+        report = resume_backfill(rt, tenant_id, row.id)
     return PublishResult(info, created, report)
 
 

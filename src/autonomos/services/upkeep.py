@@ -1,7 +1,8 @@
 """Background upkeep that a long-running worker does between jobs.
 
-Two things must follow Postgres without a person asking: the job queue (``reconcile``: runs
-that Postgres says are pending, or running with a dead heartbeat, are enqueued again) and the
+Two things must follow Postgres without a person asking: the job queue (``reconcile`` and
+``reconcile_applies``: sync and apply runs that Postgres says are pending, or running with a
+dead heartbeat, are enqueued again) and the
 vector store (the embedding outbox is drained, so approved and rejected examples, new
 canonical fields and new source snapshots reach the matcher's memory). Both are idempotent and
 safe from several processes at once (the outbox drainer locks rows with SKIP LOCKED), and a
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
 from autonomos.dcl.vectors.outbox import DrainReport
+from autonomos.services.apply import reconcile_applies
 from autonomos.runtime import Runtime
 from autonomos.services.vectors import drain_outbox
 
@@ -30,12 +32,17 @@ class UpkeepReport:
 
 
 def upkeep(rt: Runtime) -> UpkeepReport:
-    """One round: reconcile the queue with Postgres, then drain the embedding outbox."""
+    """One round: reconcile the queue with Postgres (sync runs, apply runs), then drain the
+    embedding outbox."""
     try:
         reconciled = reconcile(rt)
     except Exception:
         logger.warning("reconcile failed; will retry", exc_info=True)
         reconciled = None
+    try:
+        reconcile_applies(rt)
+    except Exception:
+        logger.warning("reconciling apply runs failed; will retry", exc_info=True)
     try:
         drained = drain_outbox(rt)
     except Exception:

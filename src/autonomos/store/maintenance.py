@@ -26,6 +26,8 @@ MAINTENANCE_USERS = frozenset({
     "autonomos.services.keys",
     "autonomos.services.vectors",
     "autonomos.dcl.vectors.outbox",
+    "autonomos.dcl.apply.runs",
+    "autonomos.services.apply",
     "autonomos.aam.sync.reconciler",
     "autonomos.aam.sync.scheduler",
 })

@@ -26,7 +26,8 @@ HEARTBEAT_TIMEOUT_S = 3
 
 
 def _env(settings) -> dict[str, str]:
-    return subprocess_env(settings, AOS_SYNC_BATCH_SIZE="500", AOS_SYNC_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S))
+    return subprocess_env(settings, AOS_SYNC_BATCH_SIZE="500", AOS_SYNC_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S),
+                          AOS_RETRY_BACKOFF_S="0.1")
 
 
 def _start_worker(settings) -> subprocess.Popen:
@@ -87,7 +88,8 @@ def _drill(rt, file_connection, settings, disaster) -> None:
 
 def _settings(settings):
     return make_settings(settings.database_url, settings.redis_url, settings.data_dir, settings.redis_namespace,
-                         AOS_SYNC_BATCH_SIZE="500", AOS_SYNC_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S))
+                         AOS_SYNC_BATCH_SIZE="500", AOS_SYNC_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S),
+                         AOS_RETRY_BACKOFF_S="0.1")
 
 
 def test_worker_killed_with_sigkill_resumes_from_checkpoint(rt, settings, file_connection):

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from autonomos.dcl.vectors import VectorHit, enqueue, make_ref, resolve, vector_store
+from autonomos.dcl.vectors.outbox import MAX_ATTEMPTS
 from autonomos.services import ontology, vectors
 from autonomos.store.tables import EmbeddingOutbox
 
@@ -30,11 +31,14 @@ def test_drain_marks_rows_processed_and_keeps_a_failing_row_with_its_error(vrt, 
     assert report.upserted == len(good) and report.failed == 2
     assert all(r.processed_at is not None and r.error is None and r.attempts == 1 for r in good)
     bad = [r for r in rows if r not in good]
-    assert [(r.processed_at, r.attempts) for r in bad] == [(None, 1), (None, 1)]
+    # Terminal errors: retrying cannot help, so the rows end at once (kept, for a person).
+    assert [(r.processed_at, r.attempts) for r in bad] == [(None, MAX_ATTEMPTS), (None, MAX_ATTEMPTS)]
     assert "malformed" in bad[0].error and "unknown item kind" in bad[1].error
+    assert all(r.error.startswith("terminal: ") for r in bad)
     assert eventually(lambda: vector_store(vrt).count(tenant.id) == len(good))
-    again = vectors.drain_outbox(vrt, tenant_id=tenant.id)  # retried, still failing, still kept
-    assert again.failed == 2 and [r.attempts for r in _rows(vrt, tenant.id) if r.processed_at is None] == [2, 2]
+    again = vectors.drain_outbox(vrt, tenant_id=tenant.id)  # not retried, still kept
+    assert again.failed == 0 and [r.attempts for r in _rows(vrt, tenant.id) if r.processed_at is None] == [
+        MAX_ATTEMPTS, MAX_ATTEMPTS]
 
 
 def test_hits_are_resolved_through_postgres_and_dropped_when_their_row_is_gone(vrt, make_tenant):
@@ -65,3 +69,18 @@ def test_rebuild_restores_the_same_answers_after_a_wipe(vrt, make_tenant, eventu
     assert [h.item.ref_id for h in after] == [h.item.ref_id for h in before]
     assert [round(h.score, 5) for h in after] == [round(h.score, 5) for h in before]
     assert tenant.slug in {s.tenant for s in vectors.status(vrt)}
+
+
+def test_a_failed_row_waits_with_backoff_and_an_outage_spends_no_attempt():
+    from autonomos.dcl.vectors.exceptions import VectorStoreUnavailable
+    from autonomos.dcl.vectors.outbox import DrainReport, _fail
+    from autonomos.errors import EngineUnavailable
+
+    report = DrainReport()
+    transient = EmbeddingOutbox(item_kind="canonical_field", item_id="x", attempts=1)
+    _fail(transient, VectorStoreUnavailable("the store answered 503"), report)
+    assert transient.attempts == 2 and transient.next_attempt_at is not None
+    assert transient.error.startswith("transient: ")
+    outage = EmbeddingOutbox(item_kind="canonical_field", item_id="y", attempts=1)
+    _fail(outage, EngineUnavailable("database unreachable"), report)
+    assert outage.attempts == 1 and outage.next_attempt_at is not None and outage.error.startswith("outage: ")

@@ -61,13 +61,14 @@ class RunExecutor:
 
     def execute(self) -> str:
         run = self.run
-        opened = self.stage.open_connector(run.tenant_id, run.connection_id)
-        connector = opened.connector
-        self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
         stop = threading.Event()
         beat = threading.Thread(target=contextvars.copy_context().run, args=(self._heartbeat, stop), daemon=True)
         beat.start()
+        connector = None
         try:
+            opened = self.stage.open_connector(run.tenant_id, run.connection_id)
+            connector = opened.connector
+            self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
             for stream in streams:
                 self._sync_stream(connector, stream, opened.provider)
@@ -80,13 +81,12 @@ class RunExecutor:
             self._publish(f"sync.{status}", self._counts())
             return self._announce(status)
         except Exception as exc:
-            logger.exception("sync run failed", extra={"run_id": str(run.id)})
-            self._finish("failed", error=f"{type(exc).__name__}: {exc}")
-            self._publish("sync.failed", {**self._counts(), "error": str(exc)})
-            return self._announce("failed")
+            stop.set()
+            return self._failed(exc)
         finally:
             stop.set()
-            connector.close()
+            if connector is not None:
+                connector.close()
         self._finish("succeeded")
         self._publish("sync.completed", self._counts())
         return self._announce("succeeded")
@@ -246,7 +246,23 @@ class RunExecutor:
             "streams": streams,
         }
 
-    def _finish(self, status: str, error: str | None = None) -> None:
+    def _failed(self, exc: Exception) -> str:
+        """Record the failed attempt: retry later (``pending``), ``failed`` or ``abandoned``."""
+        outcome = runs.record_failure(self.rt.db, self.run, self.worker_id, exc, counts=self._counts(),
+                                      base_s=self.rt.settings.retry_backoff_s)
+        retrying = outcome is not None and outcome.status == "pending"
+        logger.log(logging.WARNING if retrying else logging.ERROR, "sync run failed", exc_info=exc,
+                   extra={"run_id": str(self.run.id), "outcome": outcome.status if outcome else "lost"})
+        if outcome is None:
+            return "lost"
+        event = {"pending": "sync.retrying", "failed": "sync.failed", "abandoned": "sync.abandoned"}[outcome.status]
+        self._publish(event, {**self._counts(), "error": outcome.error, "failures": outcome.failures,
+                              "next_attempt_at": outcome.next_attempt_at})
+        if outcome.status == "pending":
+            return outcome.status
+        return self._announce(outcome.status)
+
+    def _finish(self, status: str, error: dict[str, Any] | None = None) -> None:
         with self.rt.db.tenant(self.run.tenant_id) as session:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
 

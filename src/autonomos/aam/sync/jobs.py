@@ -26,12 +26,14 @@ def sync_queue(rt: Runtime) -> Queue:
     return Queue(queue_name(rt), connection=rt.queue_redis)
 
 
-def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True) -> bool:
+def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True,
+                function: str = "autonomos.aam.sync.jobs.run_sync_job") -> bool:
     """Put the run on the queue unless a job for it is waiting there; returns whether it did.
 
     ``trust_started=False`` (the reconciler) re-enqueues even when Redis says the job started:
     Postgres says the run is pending, so whoever started it is gone. A duplicate job is
-    harmless, since the claim lets only one execution through.
+    harmless, since the claim lets only one execution through. ``function`` is the job (the
+    apply runs of DCL use the same queue, with their own job function).
     """
     try:
         status = Job.fetch(str(run_id), connection=rt.queue_redis).get_status(refresh=True)
@@ -43,7 +45,7 @@ def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_s
     if status in waiting:
         return False
     sync_queue(rt).enqueue(
-        "autonomos.aam.sync.jobs.run_sync_job", str(tenant_id), str(run_id),
+        function, str(tenant_id), str(run_id),
         job_id=str(run_id), job_timeout=-1, result_ttl=3600, failure_ttl=86400,
     )
     return True
@@ -66,3 +68,8 @@ def set_worker(rt: Runtime | None, stage: SyncStage | None = None) -> None:
     if rt is not None and stage is None:
         raise ConfigurationError("a worker needs its sync stage (connector factory and post-landing hook)")
     _WORKER = None if rt is None else (rt, stage)
+
+
+def worker_runtime() -> Runtime | None:
+    """The worker process's runtime, for job functions (None outside a worker)."""
+    return None if _WORKER is None else _WORKER[0]

@@ -1,41 +1,69 @@
 """The reconciler: makes the queue agree with Postgres again after anything went wrong.
 
-Runs whose worker stopped heartbeating go back to ``pending``; every pending run without
-a live job is enqueued. A Redis flush or a SIGKILLed worker therefore delays work but loses
-none. It scans all tenants, so it uses the maintenance path.
+Runs whose worker stopped heartbeating count a failed attempt (``store.attempts``): back to
+``pending`` with backoff, or ``abandoned`` once ``max_attempts`` attempts in a row died without
+committing a batch, so a run that kills its worker every time stops looping. Every pending run
+that is due and has no live job is enqueued. A Redis flush or a SIGKILLed worker therefore
+delays work but loses none. It scans all tenants, so it uses the maintenance path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
+import logging
+
+from sqlalchemy import select, text
 
 from autonomos.aam.sync.jobs import enqueue_run
+from autonomos.notifications import publish
 from autonomos.runtime import Runtime
+from autonomos.store import attempts
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import SyncRun
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
     revived: int
     enqueued: int
+    abandoned: int = 0
 
 
 def reconcile(rt: Runtime) -> ReconcileReport:
     timeout = rt.settings.sync_heartbeat_timeout_s
+    revived = abandoned = 0
     with maintenance_database(rt).session() as session:
-        revived = session.execute(
-            update(SyncRun)
+        stale = session.execute(
+            select(SyncRun.tenant_id, SyncRun.id, SyncRun.connection_id, SyncRun.heartbeat_at)
             .where(SyncRun.status == "running",
                    SyncRun.heartbeat_at < text("now() - make_interval(secs => :timeout)"))
-            .values(status="pending", worker_id=None)
-            .returning(SyncRun.id),
+            .with_for_update(skip_locked=True),
             {"timeout": timeout},
         ).all()
+        lost = []
+        for tenant_id, run_id, connection_id, heartbeat_at in stale:
+            outcome = attempts.record_failure(session, SyncRun, tenant_id, run_id, attempts.lost_worker_record(),
+                                              worker_id=None, base_s=rt.settings.retry_backoff_s,
+                                              failed_at=heartbeat_at)
+            if outcome is not None:
+                lost.append((tenant_id, run_id, connection_id, outcome))
         pending = session.execute(
-            select(SyncRun.tenant_id, SyncRun.id).where(SyncRun.status == "pending").order_by(SyncRun.created_at)
+            select(SyncRun.tenant_id, SyncRun.id)
+            .where(SyncRun.status == "pending",
+                   SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+            .order_by(SyncRun.created_at)
         ).all()
+    for tenant_id, run_id, connection_id, outcome in lost:
+        revived += outcome.status == "pending"
+        if outcome.status == "abandoned":
+            abandoned += 1
+            logger.warning("sync run abandoned after %d failed attempts in a row", outcome.failures,
+                           extra={"run_id": str(run_id)})
+        publish(rt, tenant_id, "sync.abandoned" if outcome.status == "abandoned" else "sync.retrying",
+                {"run_id": str(run_id), "connection_id": str(connection_id), "error": outcome.error,
+                 "failures": outcome.failures, "next_attempt_at": outcome.next_attempt_at})
     enqueued = sum(1 for tenant_id, run_id in pending if enqueue_run(rt, tenant_id, run_id, trust_started=False))
-    return ReconcileReport(len(revived), enqueued)
+    return ReconcileReport(revived, enqueued, abandoned)

@@ -2,7 +2,10 @@
 
 A run is created ``pending``; a worker *claims* it with one atomic UPDATE (so a job that was
 enqueued twice, or re-enqueued by the reconciler, runs once); the worker heartbeats while it
-works; the run ends ``succeeded``, ``failed``, ``cancelled`` or ``paused``. A partial unique
+works; the run ends ``succeeded``, ``failed``, ``abandoned``, ``cancelled`` or ``paused``. A
+failed attempt goes through ``store.attempts``: back to ``pending`` with backoff (claimable
+again from ``next_attempt_at``), ``failed`` at once, or ``abandoned`` after ``max_attempts``
+failures in a row without a committed batch. A partial unique
 index allows one active run per connection; a per-tenant limit on concurrently running syncs
 is checked at claim time under a transaction-scoped advisory lock, so it holds across workers
 and needs nothing from Redis.
@@ -21,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from autonomos.aam.connectors.typing import SyncMode
 from autonomos.aam.sync.typing import ACTIVE_STATUSES
+from autonomos.store import attempts
+from autonomos.store.database import Database
 from autonomos.store.tables import SyncRun, Tenant
 
 DEFAULT_TENANT_CONCURRENCY = 2
@@ -37,16 +42,21 @@ class RunInfo:
     status: str
     attempts: int
     counts: dict[str, Any]
-    error: str | None
+    error: dict[str, Any] | None
+    """The last failure: kind, message, transient, causes."""
     control: str | None
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    failures: int = 0
+    next_attempt_at: dt.datetime | None = None
+    history: tuple[dict[str, Any], ...] = ()
 
 
 def info(row: SyncRun) -> RunInfo:
     return RunInfo(row.id, row.tenant_id, row.connection_id, list(row.streams), row.mode, row.status, row.attempts,
-                   dict(row.counts), row.error, row.control, row.created_at, row.started_at, row.finished_at)
+                   dict(row.counts), row.error, row.control, row.created_at, row.started_at, row.finished_at,
+                   row.failures, row.next_attempt_at, tuple(row.history or ()))
 
 
 def create_or_get_active(
@@ -73,10 +83,12 @@ def create_or_get_active(
 
 def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str,
           heartbeat_timeout_s: int = HEARTBEAT_TIMEOUT_S) -> RunInfo | None:
-    """Atomically take a pending run (or one whose worker stopped heartbeating).
+    """Atomically take a pending run that is due (``next_attempt_at`` passed).
 
-    Returns None when the run is not claimable: final, paused, alive elsewhere, or the tenant
-    already runs as many syncs as its limit allows.
+    Returns None when the run is not claimable: final, paused, running, waiting for its next
+    attempt, or the tenant already runs as many syncs as its limit allows. A run whose worker
+    stopped heartbeating is sent back to ``pending`` by the reconciler first, which counts the
+    lost attempt.
     """
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:t, 7))"), {"t": str(tenant_id)})
     limit = _tenant_limit(session, tenant_id)
@@ -89,15 +101,11 @@ def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: 
     row = session.execute(
         update(SyncRun)
         .where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id)
-        .where(
-            (SyncRun.status == "pending")
-            | ((SyncRun.status == "running")
-               & (SyncRun.heartbeat_at < text("now() - make_interval(secs => :timeout)")))
-        )
-        .values(status="running", worker_id=worker_id, attempts=SyncRun.attempts + 1,
+        .where(SyncRun.status == "pending",
+               SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+        .values(status="running", worker_id=worker_id, attempts=SyncRun.attempts + 1, next_attempt_at=None,
                 heartbeat_at=text("now()"), started_at=text("coalesce(started_at, now())"))
         .returning(SyncRun),
-        {"timeout": heartbeat_timeout_s},
     ).scalar_one_or_none()
     return info(row) if row is not None else None
 
@@ -133,18 +141,19 @@ def fence(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: 
 
 
 def save_counts(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, counts: dict[str, Any]) -> str | None:
-    """Store progress with the batch that made it; returns the control request, if any."""
+    """Store progress with the batch that made it (progress resets the failures in a row);
+    returns the control request, if any."""
     return session.execute(
         update(SyncRun)
         .where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id)
-        .values(counts=counts, heartbeat_at=text("now()"))
+        .values(counts=counts, heartbeat_at=text("now()"), failures=0)
         .returning(SyncRun.control)
     ).scalar_one_or_none()
 
 
 def finish(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, status: str, *,
-           counts: dict[str, Any] | None = None, error: str | None = None) -> None:
-    values: dict[str, Any] = {"status": status, "control": None, "error": error}
+           counts: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "control": None, "error": error, "next_attempt_at": None}
     if status != "paused":
         values["finished_at"] = text("now()")
     if counts is not None:
@@ -155,3 +164,11 @@ def finish(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, status: st
 def get(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID) -> RunInfo | None:
     row = session.scalar(select(SyncRun).where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id))
     return info(row) if row is not None else None
+
+
+def record_failure(db: Database, run: RunInfo, worker_id: str, exc: BaseException, *, counts: dict[str, Any],
+                   base_s: float = attempts.BACKOFF_BASE_S) -> attempts.Outcome | None:
+    """Store a failed attempt's outcome with the run's counts (see ``store.attempts``); waits
+    out an engine outage. None if the run is no longer this worker's."""
+    return attempts.record_failure_durably(db, SyncRun, run.tenant_id, run.id, exc, worker_id=worker_id,
+                                           base_s=base_s, values={"counts": counts})

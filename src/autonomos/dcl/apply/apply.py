@@ -14,19 +14,25 @@ transaction: take the mapping's advisory lock, check the version is still the cu
 (a newer publish supersedes a running apply), and write events, records and change log
 together (``writer``), only for rows whose raw record version is still the head. Because
 events are keyed deterministically and written only on change, a crash or a repeat only
-repeats work. The run and its counts are kept in ``apply_runs``.
+repeats work. The run, its counts and the position after its last committed batch are kept
+in ``apply_runs`` (``runs``): an interrupted run is claimed again and continues from there.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from autonomos.dcl.apply import runs
+from autonomos.dcl.apply.exceptions import ApplyError
 from autonomos.dcl.apply.batch import BatchTransformer
 from autonomos.dcl.apply.writer import Target, WriteResult, write_batch
 from autonomos.dcl.mappings.exceptions import MappingError
@@ -34,6 +40,7 @@ from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.read_ahead import read_ahead
+from autonomos.store import attempts
 from autonomos.store.database import Database
 from autonomos.store.tables import (
     ApplyRun,
@@ -47,6 +54,7 @@ from autonomos.store.tables import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
+HEARTBEAT_INTERVAL_S = 5.0
 
 # Both reads probe one table per row through LATERAL / EXISTS (OFFSET 0 keeps the planner from
 # flattening them into a join). The backfill fetches each head's raw record by the id the head
@@ -91,6 +99,7 @@ class ApplyReport:
     entity: str
     status: str
     counts: WriteResult = field(default_factory=WriteResult)
+    error: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,12 +148,12 @@ def _plan(session: Session, tenant_id: uuid.UUID, version_id: uuid.UUID, trace_i
     return _Plan(target, mapping.id, version.fields, entity_types(content, mapping.canonical_entity))
 
 
-def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
-                  incremental: bool = False, batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB",
-                  trace_id: str | None = None) -> ApplyReport:
-    """Apply a published version (backfill, or only what landed since its last apply)."""
+def start_apply(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
+                incremental: bool = False) -> uuid.UUID:
+    """Create the pending apply run of a published version (backfill, or what landed since its
+    last successful apply); ``execute_apply`` or a worker runs it."""
     with db.tenant(tenant_id) as session:
-        plan = _plan(session, tenant_id, version_id, trace_id)
+        plan = _plan(session, tenant_id, version_id, None)
         t = plan.target
         high = session.execute(text(
             "SELECT coalesce(max(id), 0) FROM raw_records WHERE tenant_id = :t AND connection_id = :c AND stream = :s"),
@@ -154,22 +163,81 @@ def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, 
             after = session.scalar(select(func.max(ApplyRun.high_water)).where(
                 ApplyRun.tenant_id == tenant_id, ApplyRun.mapping_id == plan.mapping_id,
                 ApplyRun.mapping_version_id == version_id, ApplyRun.status == "succeeded")) or 0
-        run = ApplyRun(id=uuid.uuid4(), tenant_id=tenant_id, mapping_id=plan.mapping_id, mapping_version_id=version_id,
-                       trigger=trigger, high_water=high)
-        session.add(run)
-    report = ApplyReport(run.id, version_id, t.entity, "running")
+        return runs.create(session, tenant_id, plan.mapping_id, version_id, trigger=trigger, incremental=incremental,
+                           after=after, high_water=high)
+
+
+def worker_id() -> str:
+    """Who runs an apply in this process (stored on the runs it claims)."""
+    return f"apply:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, worker: str | None = None,
+                  batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB", trace_id: str | None = None,
+                  backoff_s: float = attempts.BACKOFF_BASE_S) -> ApplyReport | None:
+    """Claim the run and apply it from its last committed batch; None if it was not claimable.
+
+    A failure is recorded through ``store.attempts`` (retry later, ``failed`` or ``abandoned``,
+    in ``report.status`` and ``report.error``) and raised again.
+    """
+    worker = worker or worker_id()
+    with db.tenant(tenant_id) as session:
+        row = runs.claim(session, tenant_id, run_id, worker)
+        if row is None:
+            return None
+        plan = _plan(session, tenant_id, row.mapping_version_id, trace_id)
+        after: int | str = int(row.resume_after or 0) if row.incremental else row.resume_after
+        high, version_id = row.high_water, row.mapping_version_id
+        report = ApplyReport(run_id, version_id, plan.target.entity, "running", WriteResult(**(row.counts or {})))
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(db, tenant_id, run_id, worker, stop), daemon=True,
+                            name="apply-heartbeat")
+    beat.start()
     try:
         with ephemeral_duckdb(memory_limit) as duck:
             transformer = BatchTransformer(duck, compile_fields(plan.fields, plan.types), tenant_id=tenant_id,
-                                           entity=t.entity, connection_id=t.connection_id, stream=t.stream,
-                                           mapping_version_id=version_id)
-            report.status = _loop(db, plan, transformer, report, after, high, batch_size)
+                                           entity=plan.target.entity, connection_id=plan.target.connection_id,
+                                           stream=plan.target.stream, mapping_version_id=version_id)
+            report.status = _loop(db, plan, transformer, report, run_id, worker, after, high, batch_size)
     except Exception as exc:
-        logger.exception("apply failed", extra={"tenant_id": str(tenant_id), "mapping_version": str(version_id)})
-        _finish(db, tenant_id, run.id, "failed", report.counts, f"{type(exc).__name__}: {exc}")
+        stop.set()
+        logger.warning("apply attempt failed: %s: %s", type(exc).__name__, exc,
+                       extra={"tenant_id": str(tenant_id), "apply_run_id": str(run_id)})
+        outcome = attempts.record_failure_durably(db, ApplyRun, tenant_id, run_id, exc, worker_id=worker,
+                                                  base_s=backoff_s, values={"counts": report.counts.as_dict()})
+        report.status = outcome.status if outcome else "lost"
+        report.error = outcome.error if outcome else attempts.error_record(exc)
         raise
-    _finish(db, tenant_id, run.id, report.status, report.counts, None)
+    finally:
+        stop.set()
+    if report.status != "lost":
+        with db.tenant(tenant_id) as session:
+            runs.finish(session, tenant_id, run_id, report.status, report.counts.as_dict())
     return report
+
+
+def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
+                  incremental: bool = False, batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB",
+                  trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S) -> ApplyReport:
+    """Apply a published version now, in this process (backfill, or only what landed since its last apply)."""
+    run_id = start_apply(db, tenant_id, version_id, trigger=trigger, incremental=incremental)
+    report = execute_apply(db, tenant_id, run_id, batch_size=batch_size, memory_limit=memory_limit,
+                           trace_id=trace_id, backoff_s=backoff_s)
+    assert report is not None  # just created, so claimable
+    return report
+
+
+def _heartbeat(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, worker: str, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_INTERVAL_S):
+        try:
+            with db.tenant(tenant_id) as session:
+                runs.heartbeat(session, tenant_id, run_id, worker)
+        except Exception:  # a missed heartbeat is harmless; the next one retries
+            logger.warning("apply heartbeat failed", extra={"apply_run_id": str(run_id)})
+
+
+class _Lost(ApplyError):
+    """The run was taken over by another worker (this one was presumed dead)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +246,8 @@ class _Batch:
     copy_text: str
     failed: int
     read: int
+    last: int | str
+    """Position after the batch (its last raw record id, or record key for a backfill)."""
 
 
 def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: int | str, high: int,
@@ -196,14 +266,14 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
         ids, versions, keys, payloads, deleted, unknown = zip(*rows)
         batch_id = uuid.uuid4()
         copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
-        yield _Batch(batch_id, copy_text, failed, len(rows))
+        yield _Batch(batch_id, copy_text, failed, len(rows), ids[-1] if incremental else keys[-1])
         if len(rows) < batch_size:
             return
         after = ids[-1] if incremental else keys[-1]
 
 
-def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, after: int | str,
-          high: int, batch_size: int) -> str:
+def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, run_id: uuid.UUID,
+          worker: str, after: int | str, high: int, batch_size: int) -> str:
     t = plan.target
     with read_ahead(_batches(db, plan, transformer, after, high, batch_size), name="apply-read-ahead") as batches:
         for batch in batches:
@@ -217,12 +287,12 @@ def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: Appl
                 current = current_version(session, t.tenant_id, plan.mapping_id)
                 if current is None or current.id != t.mapping_version_id:
                     return "superseded"
-                report.counts.add(write_batch(session, t, batch.batch_id, batch.copy_text, batch.failed, batch.read))
+                written = write_batch(session, t, batch.batch_id, batch.copy_text, batch.failed, batch.read)
+                counts = WriteResult(**report.counts.as_dict())
+                counts.add(written)
+                if not runs.save_progress(session, t.tenant_id, run_id, worker, batch.last, counts.as_dict()):
+                    session.rollback()
+                    return "lost"
+                report.counts = counts
     return "succeeded"
 
-
-def _finish(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, status: str, counts: WriteResult,
-            error: str | None) -> None:
-    with db.tenant(tenant_id) as session:
-        session.execute(update(ApplyRun).where(ApplyRun.tenant_id == tenant_id, ApplyRun.id == run_id)
-                        .values(status=status, counts=counts.as_dict(), error=error, finished_at=func.now()))

@@ -5,13 +5,18 @@ mapping version calls ``enqueue_mapping_examples``); this
 background job takes pending rows across tenants through the maintenance path with
 ``FOR UPDATE SKIP LOCKED`` (so several drainers can run), builds each item's text from
 Postgres, embeds the batch, writes the store and marks the rows processed. A row that fails
-keeps ``processed_at`` NULL with ``attempts`` and ``error`` set, and is retried by a later
-drain until ``MAX_ATTEMPTS``; nothing is ever deleted from the outbox here. Store writes are
-idempotent upserts, so a crash between the store write and the commit only repeats work.
+keeps ``processed_at`` NULL with ``attempts`` and ``error`` set, and follows ``store.attempts``:
+a transient error is retried by a later drain after a backoff (``next_attempt_at``) until
+``MAX_ATTEMPTS``; an engine outage (the store or a database unreachable) waits with backoff
+without spending an attempt; a terminal error (a malformed reference, an unknown kind) ends
+the row at once (its attempts are set to the limit). Nothing is ever deleted from the outbox
+here. Store writes are idempotent upserts, so a crash between the store write and the commit
+only repeats work.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections import defaultdict
@@ -25,11 +30,14 @@ from autonomos.dcl.vectors.sources import enqueue, example_names, load_items, ma
 from autonomos.dcl.vectors.store import VectorStore
 from autonomos.dcl.vectors.typing import ItemSource, VectorRecord
 from autonomos.errors import AutonomosError
+from autonomos.store import attempts
 from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import EmbeddingOutbox, MappingVersion
 
 MAX_ATTEMPTS = 5
 """After this many failed attempts a row stays pending for a person to look at (``aos vectors status``)."""
+OUTBOX_BACKOFF_S = 2.0
+"""First wait before a row that failed transiently is tried again (doubling per attempt)."""
 
 
 def enqueue_mapping_examples(session: Session, tenant_id: uuid.UUID, mapping_version_id: uuid.UUID) -> int:
@@ -71,6 +79,7 @@ def drain(
         with maintenance.session() as session:
             query = (select(EmbeddingOutbox)
                      .where(EmbeddingOutbox.processed_at.is_(None), EmbeddingOutbox.attempts < MAX_ATTEMPTS,
+                            EmbeddingOutbox.next_attempt_at.is_(None) | (EmbeddingOutbox.next_attempt_at <= func.now()),
                             EmbeddingOutbox.id > last_id)
                      .order_by(EmbeddingOutbox.id).limit(batch_size).with_for_update(skip_locked=True))
             if tenant_id is not None:
@@ -135,13 +144,21 @@ def _run(action, group: list[EmbeddingOutbox], report: DrainReport) -> None:
 def _done(row: EmbeddingOutbox, report: DrainReport) -> None:
     row.attempts += 1
     row.error = None
+    row.next_attempt_at = None
     row.processed_at = func.now()
     report.processed += 1
 
 
 def _fail(row: EmbeddingOutbox, exc: Exception, report: DrainReport) -> None:
-    row.attempts += 1
-    row.error = f"{type(exc).__name__}: {exc}"[:2000]
+    kind = attempts.classify(exc)
+    if kind == "terminal":
+        row.attempts = max(row.attempts + 1, MAX_ATTEMPTS)  # retrying cannot help: ends now
+    elif kind == "transient":
+        row.attempts += 1
+    step = row.attempts if kind == "transient" else 1
+    row.next_attempt_at = None if kind == "terminal" else (
+        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=attempts.backoff_s(step, OUTBOX_BACKOFF_S)))
+    row.error = f"{kind}: {type(exc).__name__}: {exc}"[:2000]
     report.failed += 1
 
 

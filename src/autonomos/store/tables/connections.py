@@ -83,7 +83,12 @@ class SyncRun(TenantOwned, Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     counts: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[dict | None] = mapped_column(JSONB)
+    """The last failure, structured: kind, message, transient, causes."""
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    """Failed attempts in a row without progress (a committed batch resets it)."""
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    history: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
     created_at: Mapped[dt.datetime] = utcnow_column()
 
 

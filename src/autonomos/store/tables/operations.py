@@ -29,6 +29,8 @@ class EmbeddingOutbox(TenantOwned, Base):
     error: Mapped[str | None] = mapped_column(Text)
     enqueued_at: Mapped[dt.datetime] = utcnow_column()
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """A row that failed transiently is not retried before this time."""
 
 
 class AgentRun(TenantOwned, Base):

@@ -104,7 +104,8 @@ def test_failed_rest_sync_resumes_from_its_checkpoint_landing_each_record_once(r
                                   settings.redis_namespace, AOS_SYNC_BATCH_SIZE="2"))
     try:
         failed = _sync(small, tenant, info.name)
-        assert failed.status == "failed" and "HTTP 400" in failed.error
+        assert failed.status == "failed" and "HTTP 400" in failed.error["message"]
+        assert failed.error["transient"] is False and failed.attempts == 1
         assert _landed(rt, tenant) == (6, 6)  # three pages committed with their checkpoint
         assert _cursor(rt, tenant, "orders")["page"] == {"page": 4}
         vendor.app = _rest_app(rows)

