@@ -33,7 +33,7 @@ from autonomos.services.runtime import Runtime
 from autonomos.store.tables import ApplyRun, CanonicalRecord, RawRecord
 from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
 from tests.aam.sync.conftest import write_accounts
-from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env
+from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env, wait_for
 
 ROWS = 40_000
 FIELDS = [{"source_field": "Id", "canonical_field": "id"}, {"source_field": "Name", "canonical_field": "first_name"}]
@@ -43,17 +43,7 @@ FAST = {"AOS_SYNC_BATCH_SIZE": "500", "AOS_SYNC_HEARTBEAT_TIMEOUT_S": str(HEARTB
 
 
 def _wait_for(predicate, timeout: float = 300, every: float = 0.05):
-    """Poll ``predicate`` (which may fail while a server is down) until it returns something true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except Exception:
-            value = None
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
+    return wait_for(predicate, timeout, every, tolerate_errors=True)
 
 
 def _worker(settings, **extra) -> subprocess.Popen:

@@ -225,9 +225,10 @@ class RunExecutor:
 
     def _failed(self, exc: Exception) -> str:
         """Record the failed attempt: retry later (``pending``), ``failed`` or ``abandoned``."""
-        logger.warning("sync attempt failed: %s: %s", type(exc).__name__, exc, extra={"run_id": str(self.run.id)})
         outcome = runs.record_failure(self.rt.db, self.run, self.worker_id, exc, counts=self._counts(),
-                                      base_s=self.rt.settings.retry_backoff_s)
+                                      base_s=self.rt.settings.retry_backoff_s)  # before logging, which can block
+        logger.warning("sync attempt failed (%s): %s: %s", outcome.status if outcome else "lost", type(exc).__name__,
+                       exc, extra={"run_id": str(self.run.id)})
         if outcome is None:
             return "lost"
         event = {"pending": "sync.retrying", "failed": "sync.failed", "abandoned": "sync.abandoned"}[outcome.status]
@@ -240,7 +241,7 @@ class RunExecutor:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
 
     def _heartbeat(self, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_INTERVAL_S):
+        while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.rt.settings.sync_heartbeat_timeout_s / 3)):
             try:
                 with self.rt.db.tenant(self.run.tenant_id) as session:
                     runs.heartbeat(session, self.run.tenant_id, self.run.id, self.worker_id)
