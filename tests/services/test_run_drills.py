@@ -163,7 +163,7 @@ def test_postgres_stopped_and_started_mid_sync_and_mid_apply(own_postgres, redis
         assert run.attempts == 1 + len(run.history)  # every failed attempt was an outage, none spent
 
         # Mid-apply: a backfill of everything that landed, run by the worker.
-        _wait_for(lambda: all(r.status == "succeeded" for r in _apply_runs(rt, tenant, "sync")))
+        _wait_for(lambda: (rs := _apply_runs(rt, tenant, "sync")) and all(r.status == "succeeded" for r in rs))
         apply_id = start_apply(rt.db, tenant, version.id, trigger="publish")
         _wait_for(lambda: next(r for r in _apply_runs(rt, tenant, "publish") if r.id == apply_id).status == "running")
         back = _outage(server)
@@ -248,7 +248,7 @@ def test_killing_the_workers_postgres_connections_mid_sync_is_an_outage_not_a_fa
                                    " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
         run = _wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status in ("succeeded", "failed",
                                                                                     "abandoned") and r)
-        _wait_for(lambda: all(r.status == "succeeded" for r in _apply_runs(rt, tenant, "sync")))
+        _wait_for(lambda: (rs := _apply_runs(rt, tenant, "sync")) and all(r.status == "succeeded" for r in rs))
         counts = _counts(rt, tenant)
     finally:
         _stop(worker)
