@@ -11,6 +11,7 @@ namespace of the session's own and are deleted afterwards.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,23 @@ from autonomos.runtime import Runtime
 from autonomos.store import migrate
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def wait_for(predicate, timeout: float = 120, every: float = 0.05, *, tolerate_errors: bool = False):
+    """Poll ``predicate`` until it returns something true (a bounded wait, never a timed assertion);
+    ``tolerate_errors``: an exception counts as not yet (a server is down on purpose)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception:
+            if not tolerate_errors:
+                raise
+            value = None
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture(scope="session")

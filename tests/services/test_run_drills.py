@@ -3,7 +3,8 @@
 * the apply that follows a sync is SIGKILLed with its worker: another worker applies the records;
 * PostgreSQL is stopped and started again mid-sync and mid-apply (an embedded server this
   module owns, never a shared or system one): both runs finish by themselves, and no
-  attempt is spent on the outage; the drill prints how long recovery took;
+  attempt is spent on the outage; the drill prints how long recovery took; killing the
+  worker's connections (server up) is an outage too, not a failure;
 * Redis goes away mid-sync (an embedded Redis this module owns): the run is sent back to
   ``pending`` as transient, and resumes from its checkpoint once Redis is back.
 
@@ -33,7 +34,7 @@ from autonomos.runtime import Runtime
 from autonomos.store.tables import ApplyRun, CanonicalRecord, RawRecord
 from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
 from tests.aam.sync.conftest import write_accounts
-from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env
+from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env, wait_for
 
 ROWS = 40_000
 FIELDS = [{"source_field": "Id", "canonical_field": "id"}, {"source_field": "Name", "canonical_field": "first_name"}]
@@ -43,17 +44,7 @@ FAST = {"AOS_SYNC_BATCH_SIZE": "500", "AOS_SYNC_HEARTBEAT_TIMEOUT_S": str(HEARTB
 
 
 def _wait_for(predicate, timeout: float = 300, every: float = 0.05):
-    """Poll ``predicate`` (which may fail while a server is down) until it returns something true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except Exception:
-            value = None
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
+    return wait_for(predicate, timeout, every, tolerate_errors=True)
 
 
 def _worker(settings, **extra) -> subprocess.Popen:
@@ -172,7 +163,7 @@ def test_postgres_stopped_and_started_mid_sync_and_mid_apply(own_postgres, redis
         assert run.attempts == 1 + len(run.history)  # every failed attempt was an outage, none spent
 
         # Mid-apply: a backfill of everything that landed, run by the worker.
-        _wait_for(lambda: all(r.status == "succeeded" for r in _apply_runs(rt, tenant, "sync")))
+        _wait_for(lambda: (rs := _apply_runs(rt, tenant, "sync")) and all(r.status == "succeeded" for r in rs))
         apply_id = start_apply(rt.db, tenant, version.id, trigger="publish")
         _wait_for(lambda: next(r for r in _apply_runs(rt, tenant, "publish") if r.id == apply_id).status == "running")
         back = _outage(server)
@@ -236,3 +227,35 @@ def test_a_redis_outage_mid_sync_is_transient_and_the_run_resumes(rt, settings, 
     assert 0 < run.counts["attempts"]["2"]["read"] < len(rows)  # resumed from its checkpoint
     with rt.db.tenant(tenant.id) as session:
         assert session.execute(select(func.count(), func.count(RawRecord.record_key.distinct()))).one() == (20, 20)
+
+
+def test_killing_the_workers_postgres_connections_mid_sync_is_an_outage_not_a_failure(own_postgres, redis_url,
+                                                                                      tmp_path, capsys):
+    import psycopg
+
+    from autonomos.engines.postgres import libpq_dsn
+
+    server, url = own_postgres
+    drill = make_settings(url, redis_url, tmp_path / "data", f"aosdrill{uuid.uuid4().hex[:8]}", **FAST)
+    rt = Runtime(drill)
+    worker = _worker(drill)
+    try:
+        tenant, info, _ = _setup(rt, tmp_path, "pgkill")
+        run_id = sync.start_sync(rt, tenant, info.name, actor="test").run.id
+        _wait_for(lambda: sync.get_run(rt, tenant, run_id).counts.get("read", 0) >= 2000)
+        with psycopg.connect(libpq_dsn(to_sqlalchemy_url(url)), autocommit=True) as admin:
+            killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                   " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        run = _wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status in ("succeeded", "failed",
+                                                                                    "abandoned") and r)
+        _wait_for(lambda: (rs := _apply_runs(rt, tenant, "sync")) and all(r.status == "succeeded" for r in rs))
+        counts = _counts(rt, tenant)
+    finally:
+        _stop(worker)
+        rt.close()
+    assert killed > 0
+    assert run.status == "succeeded", run.error
+    assert run.failures == 0 and all(h["error"]["outage"] for h in run.history), run.history
+    assert counts == (ROWS, ROWS, ROWS)
+    with capsys.disabled():
+        print(f"\n{killed} connections killed mid-sync: {len(run.history)} outage attempt(s), run succeeded")

@@ -33,11 +33,17 @@ from autonomos.store.tables import Mapping, Tenant
 logger = logging.getLogger(__name__)
 
 
+def _run_options(rt: Runtime) -> dict:
+    """Memory, backoff and a heartbeat well inside the timeout after which a run counts as lost."""
+    return {"memory_limit": rt.settings.duckdb_memory_limit, "backoff_s": rt.settings.retry_backoff_s,
+            "heartbeat_s": min(5.0, rt.settings.sync_heartbeat_timeout_s / 3)}
+
+
 def apply_and_resolve(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
                       incremental: bool = False) -> ApplyReport:
     """Apply one version, then re-resolve its entity across sources."""
     report = apply_version(rt.db, tenant_id, version_id, trigger=trigger, incremental=incremental,
-                           memory_limit=rt.settings.duckdb_memory_limit, backoff_s=rt.settings.retry_backoff_s)
+                           **_run_options(rt))
     if report.counts.changed:
         resolve(rt, tenant_id, [report.entity])
     return report
@@ -67,8 +73,7 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
         for version in current:
             try:
                 reports.append(apply_version(rt.db, tenant_id, version.id, trigger="sync", incremental=True,
-                                             memory_limit=rt.settings.duckdb_memory_limit,
-                                             backoff_s=rt.settings.retry_backoff_s))
+                                             **_run_options(rt)))
             except Exception:  # recorded on its apply run; the other mappings still apply
                 logger.exception("apply after sync failed", extra={"mapping_version_id": str(version.id)})
         touched = [r.entity for r in reports if r.counts.changed]
@@ -85,8 +90,7 @@ APPLY_JOB = "autonomos.services.apply.run_apply_job"
 def resume(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> ApplyReport | None:
     """Claim an apply run and continue it from its last committed batch, then re-resolve its
     entity; None if it was not claimable (running elsewhere, final, or waiting for backoff)."""
-    report = execute_apply(rt.db, tenant_id, run_id, memory_limit=rt.settings.duckdb_memory_limit,
-                           backoff_s=rt.settings.retry_backoff_s)
+    report = execute_apply(rt.db, tenant_id, run_id, **_run_options(rt))
     if report is not None and report.counts.changed:
         resolve(rt, tenant_id, [report.entity])
     return report

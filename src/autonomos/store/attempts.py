@@ -46,6 +46,17 @@ HISTORY_KEPT = 50
 Kind = Literal["outage", "transient", "terminal"]
 
 
+def stale_heartbeat_sql(column: str) -> str:
+    """SQL condition: the run's heartbeat is older than ``:timeout`` seconds, and so is the server.
+
+    While PostgreSQL is down no worker can heartbeat; right after it starts again every live
+    run looks stale. Nobody is declared lost until the server has been up for a full timeout,
+    which gives live workers (recording their outage, or heartbeating again) time to be heard.
+    """
+    return (f"({column} IS NULL OR {column} < now() - make_interval(secs => :timeout))"
+            " AND pg_postmaster_start_time() < now() - make_interval(secs => :timeout)")
+
+
 def causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception and its causes, outermost first (explicit ``from`` or implicit context)."""
     seen: set[int] = set()
@@ -191,6 +202,7 @@ def record_failure_durably(db: Database, model: type, tenant_id: uuid.UUID, run_
         except Exception as write_error:
             if classify(write_error) != "outage" or time.monotonic() > deadline:
                 raise
-            logger.warning("cannot record the failed attempt yet (engine unavailable); retrying in %.1f s", wait)
+            if wait == 0.5:  # once: logging can block behind other threads' tracebacks, sleeping cannot
+                logger.warning("cannot record the failed attempt yet (engine unavailable); trying every second")
             time.sleep(wait)
-            wait = min(wait * 2, 5.0)
+            wait = min(wait * 2, 1.0)  # be back within a second of the server (see ``stale_heartbeat_sql``)

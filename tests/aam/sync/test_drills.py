@@ -19,7 +19,7 @@ from autonomos.services import sync
 from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord
 from tests.aam.sync.conftest import write_accounts
-from tests.conftest import make_settings, subprocess_env
+from tests.conftest import make_settings, subprocess_env, wait_for
 
 ROWS = 40_000
 HEARTBEAT_TIMEOUT_S = 3
@@ -33,16 +33,6 @@ def _env(settings) -> dict[str, str]:
 def _start_worker(settings) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "autonomos.cli", "worker"], env=_env(settings),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait_for(predicate, timeout: float = 120, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
 
 
 def _landed(rt, tenant) -> tuple[int, int]:
@@ -67,7 +57,7 @@ def _drill(rt, file_connection, settings, disaster) -> None:
     started = sync.start_sync(rt, tenant, info.name, actor="test")
     worker = _start_worker(settings)
     try:
-        first_batches = _wait_for(lambda: sync.get_run(rt, tenant, started.run.id).counts.get("read", 0) >= 1000)
+        first_batches = wait_for(lambda: sync.get_run(rt, tenant, started.run.id).counts.get("read", 0) >= 1000)
         assert first_batches
         disaster(worker)
         before = sync.get_run(rt, tenant, started.run.id)
@@ -112,9 +102,9 @@ def test_flushall_while_a_worker_keeps_running(rt, settings, file_connection):
     started = sync.start_sync(rt, tenant, info.name, actor="test")
     worker = _start_worker(_settings(settings))
     try:
-        _wait_for(lambda: sync.get_run(rt, tenant, started.run.id).counts.get("read", 0) >= 1000)
+        wait_for(lambda: sync.get_run(rt, tenant, started.run.id).counts.get("read", 0) >= 1000)
         rt.redis.flushall()
-        run = _wait_for(lambda: (r := sync.get_run(rt, tenant, started.run.id)).status in ("succeeded", "failed")
+        run = wait_for(lambda: (r := sync.get_run(rt, tenant, started.run.id)).status in ("succeeded", "failed")
                         and r, timeout=180, every=0.2)
     finally:
         worker.kill()

@@ -22,7 +22,7 @@ from autonomos.notifications import subscribe
 from autonomos.services import sync, tenants
 from autonomos.runtime import Runtime
 from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
-from tests.conftest import make_settings, subprocess_env
+from tests.conftest import make_settings, subprocess_env, wait_for
 
 ROWS = [{"id": f"o{i}", "updated_at": f"2024-05-0{i + 1}"} for i in range(4)]
 
@@ -123,16 +123,6 @@ HEARTBEAT_TIMEOUT_S = 3
 MAX_ATTEMPTS = 3
 
 
-def _wait_for(predicate, timeout: float = 120, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
-
-
 def test_a_run_that_kills_its_worker_every_time_ends_abandoned(rt, settings, make_tenant, vendor):
     """The source hangs on every read (as a poison record or an out-of-memory source would take
     the worker down), and each worker is SIGKILLed there, before any batch commits."""
@@ -165,7 +155,7 @@ def test_a_run_that_kills_its_worker_every_time_ends_abandoned(rt, settings, mak
         watcher = subprocess.Popen([sys.executable, "-m", "autonomos.cli", "worker"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            run = _wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status == "abandoned" and r)
+            run = wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status == "abandoned" and r)
             # Several more upkeep rounds: nothing picks it up again.
             for _ in range(4):
                 reconcile(rt)

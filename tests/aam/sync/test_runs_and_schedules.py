@@ -13,8 +13,10 @@ from autonomos.aam.sync.reconciler import reconcile
 from autonomos.aam.sync.scheduler import next_due, tick, validate_schedule
 from autonomos.errors import ConfigurationError
 from autonomos.services import connections, sync
+from autonomos.services.runtime import Runtime
 from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import SyncRun, Tenant
+from tests.conftest import make_settings
 
 
 def _connection(rt, tenant_id, name, schedule=None):
@@ -61,7 +63,13 @@ def test_reconciler_revives_runs_with_a_dead_heartbeat(rt, make_tenant):
         runs.claim(session, tenant.id, run.id, "gone-worker")
         session.execute(update(SyncRun).where(SyncRun.id == run.id)
                         .values(heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
-    report = reconcile(rt)
+    # A short timeout: nobody is declared lost until the server itself has been up that long.
+    quick = Runtime(make_settings(rt.settings.database_url, rt.settings.redis_url, rt.settings.data_dir,
+                                  rt.settings.redis_namespace, AOS_SYNC_HEARTBEAT_TIMEOUT_S="1"))
+    try:
+        report = reconcile(quick)
+    finally:
+        quick.close()
     assert report.revived >= 1  # its job is still queued in Redis, so nothing needs re-enqueueing
     assert sync.get_run(rt, tenant.id, run.id).status == "pending"
     sync.cancel_sync(rt, tenant.id, "a", actor="test")

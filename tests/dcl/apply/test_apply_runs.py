@@ -76,3 +76,35 @@ def test_a_killed_backfill_resumes_from_its_last_committed_batch_when_published_
 
     third = source.publish("contact", FIELDS)
     assert not third.created and third.applied is None  # nothing left to resume
+
+
+def test_an_apply_run_whose_worker_is_lost_every_time_ends_abandoned(rt, settings, source):
+    from sqlalchemy import update
+
+    from autonomos.dcl.apply import runs
+    from autonomos.services import tenants
+    from autonomos.services.apply import reconcile_applies
+
+    tenants.update_settings(rt, str(source.tenant_id), {"max_attempts": 2}, actor="test")
+    source.land({"id": "c1", "Name": "Ada"})
+    published = mappings.publish_fields(rt, source.tenant_id, source.connection, source.stream.name, "contact",
+                                        FIELDS, actor="test", apply=False)
+    run_id = start_apply(rt.db, source.tenant_id, published.version.id, trigger="publish")
+    quick = Runtime(make_settings(settings.database_url, settings.redis_url, settings.data_dir,
+                                  settings.redis_namespace, AOS_SYNC_HEARTBEAT_TIMEOUT_S="1",
+                                  AOS_RETRY_BACKOFF_S="0.01"))
+    try:
+        for attempt in (1, 2):
+            time.sleep(0.1)  # past the (tiny) backoff
+            with rt.db.tenant(source.tenant_id) as session:
+                assert runs.claim(session, source.tenant_id, run_id, f"doomed-{attempt}") is not None
+                session.execute(update(ApplyRun).where(ApplyRun.id == run_id)
+                                .values(heartbeat_at=func.now() - func.make_interval(0, 0, 0, 0, 1)))
+            reconcile_applies(quick)  # the worker is gone: a lost attempt
+    finally:
+        quick.close()
+    run = _run(rt, source.tenant_id, run_id)
+    assert (run.status, run.attempts, run.failures) == ("abandoned", 2, 2)
+    assert [h["error"]["kind"] for h in run.history] == ["WorkerLost", "WorkerLost"]
+    with rt.db.tenant(source.tenant_id) as session:
+        assert runs.claim(session, source.tenant_id, run_id, "another") is None  # it stays abandoned

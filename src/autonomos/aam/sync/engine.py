@@ -267,7 +267,7 @@ class RunExecutor:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
 
     def _heartbeat(self, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_INTERVAL_S):
+        while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.rt.settings.sync_heartbeat_timeout_s / 3)):
             try:
                 with self.rt.db.tenant(self.run.tenant_id) as session:
                     runs.heartbeat(session, self.run.tenant_id, self.run.id, self.worker_id)

@@ -38,8 +38,7 @@ def reconcile(rt: Runtime) -> ReconcileReport:
     with maintenance_database(rt).session() as session:
         stale = session.execute(
             select(SyncRun.tenant_id, SyncRun.id, SyncRun.connection_id, SyncRun.heartbeat_at)
-            .where(SyncRun.status == "running",
-                   SyncRun.heartbeat_at < text("now() - make_interval(secs => :timeout)"))
+            .where(SyncRun.status == "running", text(attempts.stale_heartbeat_sql("sync_runs.heartbeat_at")))
             .with_for_update(skip_locked=True),
             {"timeout": timeout},
         ).all()

@@ -174,7 +174,8 @@ def worker_id() -> str:
 
 def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, worker: str | None = None,
                   batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB", trace_id: str | None = None,
-                  backoff_s: float = attempts.BACKOFF_BASE_S) -> ApplyReport | None:
+                  backoff_s: float = attempts.BACKOFF_BASE_S,
+                  heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> ApplyReport | None:
     """Claim the run and apply it from its last committed batch; None if it was not claimable.
 
     A failure is recorded through ``store.attempts`` (retry later, ``failed`` or ``abandoned``,
@@ -190,7 +191,7 @@ def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work
         high, version_id = row.high_water, row.mapping_version_id
         report = ApplyReport(run_id, version_id, plan.target.entity, "running", WriteResult(**(row.counts or {})))
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(db, tenant_id, run_id, worker, stop), daemon=True,
+    beat = threading.Thread(target=_heartbeat, args=(db, tenant_id, run_id, worker, heartbeat_s, stop), daemon=True,
                             name="apply-heartbeat")
     beat.start()
     try:
@@ -201,11 +202,11 @@ def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work
             report.status = _loop(db, plan, transformer, report, run_id, worker, after, high, batch_size)
     except Exception as exc:
         stop.set()
-        logger.warning("apply attempt failed: %s: %s", type(exc).__name__, exc,
-                       extra={"tenant_id": str(tenant_id), "apply_run_id": str(run_id)})
         outcome = attempts.record_failure_durably(db, ApplyRun, tenant_id, run_id, exc, worker_id=worker,
                                                   base_s=backoff_s, values={"counts": report.counts.as_dict()})
         report.status = outcome.status if outcome else "lost"
+        logger.warning("apply attempt failed (%s): %s: %s", report.status, type(exc).__name__, exc,
+                       extra={"tenant_id": str(tenant_id), "apply_run_id": str(run_id)})
         report.error = outcome.error if outcome else attempts.error_record(exc)
         raise
     finally:
@@ -218,17 +219,19 @@ def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work
 
 def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
                   incremental: bool = False, batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB",
-                  trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S) -> ApplyReport:
+                  trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S,
+                  heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> ApplyReport:
     """Apply a published version now, in this process (backfill, or only what landed since its last apply)."""
     run_id = start_apply(db, tenant_id, version_id, trigger=trigger, incremental=incremental)
     report = execute_apply(db, tenant_id, run_id, batch_size=batch_size, memory_limit=memory_limit,
-                           trace_id=trace_id, backoff_s=backoff_s)
+                           trace_id=trace_id, backoff_s=backoff_s, heartbeat_s=heartbeat_s)
     assert report is not None  # just created, so claimable
     return report
 
 
-def _heartbeat(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, worker: str, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_INTERVAL_S):
+def _heartbeat(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, worker: str, every_s: float,
+               stop: threading.Event) -> None:
+    while not stop.wait(every_s):
         try:
             with db.tenant(tenant_id) as session:
                 runs.heartbeat(session, tenant_id, run_id, worker)

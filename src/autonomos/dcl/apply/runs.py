@@ -120,9 +120,7 @@ def reconcile(maintenance: MaintenanceDatabase, heartbeat_timeout_s: float, base
     with maintenance.session() as session:
         stale = session.execute(
             select(ApplyRun.tenant_id, ApplyRun.id, ApplyRun.heartbeat_at)
-            .where(ApplyRun.status == "running",
-                   ApplyRun.heartbeat_at.is_(None)
-                   | (ApplyRun.heartbeat_at < text("now() - make_interval(secs => :timeout)")))
+            .where(ApplyRun.status == "running", text(attempts.stale_heartbeat_sql("apply_runs.heartbeat_at")))
             .with_for_update(skip_locked=True),
             {"timeout": heartbeat_timeout_s},
         ).all()
