@@ -13,7 +13,7 @@ from autonomos.aam.sync.reconciler import reconcile
 from autonomos.aam.sync.scheduler import next_due, tick, validate_schedule
 from autonomos.errors import ConfigurationError
 from autonomos.services import connections, sync
-from autonomos.services.runtime import Runtime
+from autonomos.runtime import Runtime
 from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import SyncRun, Tenant
 from tests.conftest import make_settings
