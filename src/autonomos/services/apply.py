@@ -27,7 +27,7 @@ def apply_and_resolve(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, 
                       incremental: bool = False) -> ApplyReport:
     """Apply one version, then re-resolve its entity across sources."""
     report = apply_version(rt.db, tenant_id, version_id, trigger=trigger, incremental=incremental,
-                           memory_limit=rt.settings.duckdb_memory_limit)
+                           memory_limit=rt.settings.duckdb_memory_limit, writers=rt.settings.apply_writers)
     if report.counts.changed:
         resolve(rt, tenant_id, [report.entity])
     return report
@@ -57,7 +57,8 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
         for version in current:
             try:
                 reports.append(apply_version(rt.db, tenant_id, version.id, trigger="sync", incremental=True,
-                                             memory_limit=rt.settings.duckdb_memory_limit))
+                                             memory_limit=rt.settings.duckdb_memory_limit,
+                                             writers=rt.settings.apply_writers))
             except Exception:  # recorded on its apply run; the other mappings still apply
                 logger.exception("apply after sync failed", extra={"mapping_version_id": str(version.id)})
         touched = [r.entity for r in reports if r.counts.changed]

@@ -20,7 +20,7 @@ from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage,
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
-from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
+from autonomos.ordered_writers import OrderedWriters, WaitTurn
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
 from autonomos.services import connections as connection_service

@@ -7,12 +7,13 @@ Two modes, one path:
 * **incremental** (after a sync): only record versions landed since the mapping's last
   successful apply of this version (raw record ids above its ``high_water``).
 
-Batches are read and transformed one ahead of the writer, on a thread of their own (its
-own connection and short read transactions; DuckDB and the driver release the GIL), so
-reading and transforming batch n+1 overlaps writing batch n. Each write is one tenant
-transaction: take the mapping's advisory lock, check the version is still the current one
-(a newer publish supersedes a running apply), and write events, records and change log
-together (``writer``), only for rows whose raw record version is still the head. Because
+Batches are read and transformed ahead of the writers, on a thread of their own (its own
+connection and short read transactions; DuckDB and the driver release the GIL), so reading
+and transforming overlaps writing. ``writers`` connections write batches at once, committed
+in read order, while the run holds the mapping's advisory lock (``writer.write_batches``).
+Each write is one tenant transaction that writes events, records and change log together,
+only for rows whose raw record version is still the head, and commits only if the version is
+still the current one (a newer publish supersedes a running apply). Because
 events are keyed deterministically and written only on change, a crash or a repeat only
 repeats work. The run and its counts are kept in ``apply_runs``.
 """
@@ -28,7 +29,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.batch import BatchTransformer
-from autonomos.dcl.apply.writer import Target, WriteResult, write_batch
+from autonomos.dcl.apply.writer import ReadBatch, Target, WriteResult, write_batches
 from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.versions import current_version
@@ -141,7 +142,7 @@ def _plan(session: Session, tenant_id: uuid.UUID, version_id: uuid.UUID, trace_i
 
 def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
                   incremental: bool = False, batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB",
-                  trace_id: str | None = None) -> ApplyReport:
+                  writers: int = 1, trace_id: str | None = None) -> ApplyReport:
     """Apply a published version (backfill, or only what landed since its last apply)."""
     with db.tenant(tenant_id) as session:
         plan = _plan(session, tenant_id, version_id, trace_id)
@@ -163,7 +164,7 @@ def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, 
             transformer = BatchTransformer(duck, compile_fields(plan.fields, plan.types), tenant_id=tenant_id,
                                            entity=t.entity, connection_id=t.connection_id, stream=t.stream,
                                            mapping_version_id=version_id)
-            report.status = _loop(db, plan, transformer, report, after, high, batch_size)
+            report.status = _loop(db, plan, transformer, report, after, high, batch_size, writers)
     except Exception as exc:
         logger.exception("apply failed", extra={"tenant_id": str(tenant_id), "mapping_version": str(version_id)})
         _finish(db, tenant_id, run.id, "failed", report.counts, f"{type(exc).__name__}: {exc}")
@@ -172,16 +173,8 @@ def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, 
     return report
 
 
-@dataclass(frozen=True)
-class _Batch:
-    batch_id: uuid.UUID
-    copy_text: str
-    failed: int
-    read: int
-
-
 def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: int | str, high: int,
-             batch_size: int) -> Iterator[_Batch]:
+             batch_size: int) -> Iterator[ReadBatch]:
     """Read (each in a short transaction of its own) and transform the run's batches in order."""
     t = plan.target
     incremental = isinstance(after, int)
@@ -196,29 +189,23 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
         ids, versions, keys, payloads, deleted, unknown = zip(*rows)
         batch_id = uuid.uuid4()
         copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
-        yield _Batch(batch_id, copy_text, failed, len(rows))
+        yield ReadBatch(batch_id, copy_text, failed, len(rows), frozenset(keys))
         if len(rows) < batch_size:
             return
         after = ids[-1] if incremental else keys[-1]
 
 
 def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, after: int | str,
-          high: int, batch_size: int) -> str:
+          high: int, batch_size: int, writers: int) -> str:
     t = plan.target
+
+    def is_current(session: Session) -> bool:  # a newer publish supersedes a running apply
+        current = current_version(session, t.tenant_id, plan.mapping_id)
+        return current is not None and current.id == t.mapping_version_id
+
     with read_ahead(_batches(db, plan, transformer, after, high, batch_size), name="apply-read-ahead") as batches:
-        for batch in batches:
-            with db.tenant(t.tenant_id) as session:
-                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))"),
-                                {"m": str(plan.mapping_id)})
-                # A batch commit does not wait for its WAL flush: batches are idempotent, and the
-                # run's final status commit is synchronous, so it flushes every batch before it
-                # (a crash before that leaves the run unfinished; the next apply repeats the work).
-                session.execute(text("SET LOCAL synchronous_commit = off"))
-                current = current_version(session, t.tenant_id, plan.mapping_id)
-                if current is None or current.id != t.mapping_version_id:
-                    return "superseded"
-                report.counts.add(write_batch(session, t, batch.batch_id, batch.copy_text, batch.failed, batch.read))
-    return "succeeded"
+        return write_batches(db, t, str(plan.mapping_id), batches, writers=writers, counts=report.counts,
+                             is_current=is_current)
 
 
 def _finish(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, status: str, counts: WriteResult,
