@@ -15,8 +15,8 @@ written with ``INSERT ... SELECT`` into copies of the three tables made with ``C
 ... (LIKE ... INCLUDING ALL)`` (same columns, defaults, indexes), one transaction per batch
 with the apply's commit settings (``synchronous_commit = off``, the last commit synchronous).
 No reads of raw records, no transforms, no probes, no row-level security: the write cost
-alone. ``ratio`` = apply's records/s over the floor's. The tenant and the copies are dropped
-at the end.
+alone. ``ratio`` = apply's records/s over the floor's. Both start from a settled server
+(``ingest.settle``: VACUUM, CHECKPOINT). The tenant and the copies are dropped at the end.
 
     python benchmarks/apply.py --records 1000000 --json
 """
@@ -39,6 +39,7 @@ from autonomos.dcl.apply import apply_version
 from autonomos.services import connections, mappings, platform, tenants
 from autonomos.services.runtime import Runtime
 from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog
+from ingest import settle
 
 FIELDS = [
     {"source_field": "Id", "canonical_field": "id"},
@@ -91,9 +92,53 @@ _PREPARE = {
 }
 
 
-def floor(owner_url: str, tenant_id: uuid.UUID, batch: int) -> tuple[float, dict[str, int]]:
+class Costs:
+    """What a measured step cost besides time: CPU seconds of this process (reader, DuckDB,
+    driver) and of the local PostgreSQL server (postmaster, its processes alive and ended, read
+    from /proc), and WAL bytes (``pg_stat_wal``), between ``start`` and ``stop``. The server is
+    this benchmark's own (embedded), so its CPU and WAL are this run's."""
+
+    def __init__(self, owner_url: str) -> None:
+        self.engine = create_engine(owner_url, pool_size=1)
+        with self.engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        self.postmaster = int(_proc_stat(backend)[1])
+        self._start: tuple[float, float, int] = (0.0, 0.0, 0)
+
+    def _now(self) -> tuple[float, float, int]:
+        with self.engine.connect() as conn:
+            wal = conn.execute(text("SELECT wal_bytes FROM pg_stat_wal")).scalar_one()
+        tick = os.sysconf("SC_CLK_TCK")
+        own = _proc_stat(self.postmaster)
+        server = sum(int(v) for v in own[11:15])
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fields = _proc_stat(int(pid))
+            except OSError:  # ended meanwhile
+                continue
+            if int(fields[1]) == self.postmaster:
+                server += int(fields[11]) + int(fields[12])
+        return time.process_time(), server / tick, int(wal)
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self, records: int) -> dict[str, float]:
+        client, server, wal = (b - a for a, b in zip(self._start, self._now()))
+        return {"client_cpu_us": round(client / records * 1e6, 1), "server_cpu_us": round(server / records * 1e6, 1),
+                "wal_bytes": round(wal / records)}
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, ... (utime is [11], stime [12])."""
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()
+
+
+def floor(owner_url: str, tenant_id: uuid.UUID, batch: int, costs: Costs) -> tuple[float, dict[str, int],
+                                                                                   dict[str, float]]:
     """Seconds to INSERT ... SELECT the tenant's canonical rows, batch by batch on one connection,
-    into LIKE ... INCLUDING ALL copies under apply's commit settings; and the rows written."""
+    into LIKE ... INCLUDING ALL copies under apply's commit settings; the rows written; its costs."""
     engine = create_engine(owner_url, pool_size=1)
     try:
         with engine.begin() as conn:  # prepared rows (not timed)
@@ -108,10 +153,11 @@ def floor(owner_url: str, tenant_id: uuid.UUID, batch: int) -> tuple[float, dict
                 "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
                 "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"), {"t": table}).scalar_one()
                 .split(", ")) for table in FLOOR_TABLES}
-            batches = conn.execute(text("SELECT coalesce(max(b), -1) + 1 FROM bench_prep_canonical_events")).scalar_one()
+            batches, rows = conn.execute(text(
+                "SELECT coalesce(max(b), -1) + 1, count(*) FROM bench_prep_canonical_events")).one()
+        settle(owner_url)  # as before the apply: neither pays for the other's cleanup or WAL
         with engine.connect() as conn:
-            conn.execute(text("CHECKPOINT"))  # the apply's WAL is not the floor's to flush
-            conn.commit()
+            costs.start()
             start = time.perf_counter()
             for b in range(batches):
                 last = b == batches - 1
@@ -122,9 +168,10 @@ def floor(owner_url: str, tenant_id: uuid.UUID, batch: int) -> tuple[float, dict
                                  {"b": b})
                 conn.commit()
             elapsed = time.perf_counter() - start
+            spent = costs.stop(rows)
             written = {copy: conn.execute(text(f"SELECT count(*) FROM {copy}")).scalar_one()
                        for copy in FLOOR_TABLES.values()}
-        return elapsed, written
+        return elapsed, written, spent
     finally:
         with engine.begin() as conn:
             _drop(conn)
@@ -157,11 +204,15 @@ def main() -> None:
         published = mappings.publish_fields(rt, tenant.id, "sfdc", "Account", "account", FIELDS, actor="benchmark",
                                             apply=False)
         writers = args.writers or rt.settings.apply_writers
+        settle(rt.database_url)
+        costs = Costs(rt.database_url)
         load_before = os.getloadavg()[0]
+        costs.start()
         t1 = time.perf_counter()
         report = apply_version(rt.db, tenant.id, published.version.id, trigger="publish", batch_size=args.batch,
                                memory_limit=rt.settings.duckdb_memory_limit, writers=writers)
         elapsed = time.perf_counter() - t1
+        apply_costs = costs.stop(args.records)
         with rt.db.tenant(tenant.id) as session:
             counts = {name: session.scalar(select(func.count()).select_from(table))
                       for name, table in (("events", CanonicalEvent), ("records", CanonicalRecord),
@@ -171,7 +222,7 @@ def main() -> None:
             print(f"count mismatch: {counts} (report {report.counts.as_dict()})", file=sys.stderr)
             sys.exit(1)
         rate = args.records / elapsed
-        floor_s, floor_rows = floor(rt.database_url, tenant.id, args.batch)
+        floor_s, floor_rows, floor_costs = floor(rt.database_url, tenant.id, args.batch, costs)
         floor_rate = args.records / floor_s
         if list(floor_rows.values()) != [args.records] * 3:
             print(f"floor count mismatch: {floor_rows}", file=sys.stderr)
@@ -179,7 +230,8 @@ def main() -> None:
         result = {"records": args.records, "records_per_s": round(rate), "floor_records_per_s": round(floor_rate),
                   "ratio": round(rate / floor_rate, 3), "apply_writers": writers, "seconds": round(elapsed, 2),
                   "floor_seconds": round(floor_s, 2), "batch": args.batch, "landing_seconds": round(landed_s, 2),
-                  "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)], "cores": os.cpu_count()}
+                  "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)], "cores": os.cpu_count(),
+                  "per_record": {"apply": apply_costs, "floor": floor_costs}}
         if args.json:
             print(json.dumps(result))
         else:
@@ -187,6 +239,7 @@ def main() -> None:
                   f"(events, records, change log: {counts}); landing took {landed_s:.1f} s")
             print(f"floor (INSERT ... SELECT of the same rows, one connection): {floor_s:.1f} s, "
                   f"{floor_rate:,.0f} records/s; ratio {rate / floor_rate:.2f}")
+            print(f"per record: apply {apply_costs}, floor {floor_costs}")
     finally:
         tenants.delete_tenant(rt, tenant.slug, actor="benchmark")
         rt.close()
