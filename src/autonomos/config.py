@@ -89,9 +89,10 @@ class Settings(BaseSettings):
     apply_writers: int = Field(
         default=2,
         ge=1,
+        le=6,
         validation_alias="AOS_APPLY_WRITERS",
-        description="Database connections one apply run writes batches on at once (disjoint records in flight; "
-        "commits stay in read order, so each record's events stay in order).",
+        description="Database connections one apply run writes batches on at once, 1 to 6 (disjoint records in "
+        "flight; commits stay in read order, so each record's events stay in order).",
     )
     sync_heartbeat_timeout_s: int = Field(
         default=60,
