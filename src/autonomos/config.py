@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         validation_alias="AOS_SYNC_WRITERS",
         description="Database connections one stream's sync lands batches on at once (commits stay in read order).",
     )
+    apply_writers: int = Field(
+        default=2,
+        ge=1,
+        le=6,
+        validation_alias="AOS_APPLY_WRITERS",
+        description="Database connections one apply run writes batches on at once, 1 to 6 (disjoint records in "
+        "flight; commits stay in read order, so each record's events stay in order).",
+    )
     sync_heartbeat_timeout_s: int = Field(
         default=60,
         validation_alias="AOS_SYNC_HEARTBEAT_TIMEOUT_S",

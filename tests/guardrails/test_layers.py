@@ -19,6 +19,7 @@ LEVELS: dict[str, int] = {
     "errors": 0,
     "config": 1,
     "read_ahead": 1,
+    "ordered_writers": 1,
     "samples": 1,
     "security": 2,
     "logs": 3,

@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 def _run_options(rt: Runtime) -> dict:
     """Memory, backoff and a heartbeat well inside the timeout after which a run counts as lost."""
-    return {"memory_limit": rt.settings.duckdb_memory_limit, "backoff_s": rt.settings.retry_backoff_s,
+    return {"memory_limit": rt.settings.duckdb_memory_limit, "writers": rt.settings.apply_writers,
+            "backoff_s": rt.settings.retry_backoff_s,
             "heartbeat_s": min(5.0, rt.settings.sync_heartbeat_timeout_s / 3)}
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from autonomos.services.worker import run_worker
-from autonomos.aam.sync.writers import Aborted, OrderedWriters
+from autonomos.ordered_writers import Aborted, OrderedWriters
 from autonomos.services import connections, sync
 from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord, RawRecordHead

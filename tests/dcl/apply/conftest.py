@@ -34,6 +34,11 @@ class Source:
         return mappings.publish_fields(self.rt, self.tenant_id, self.connection, self.stream.name, entity, fields,
                                        actor="test")
 
+    def publish_only(self, entity: str, fields: list[dict]):
+        """Publish without the backfill (the test applies the version itself); the version row."""
+        return mappings.publish_fields(self.rt, self.tenant_id, self.connection, self.stream.name, entity, fields,
+                                       actor="test", apply=False).version
+
     def records(self, entity: str) -> dict[str, dict]:
         with self.rt.db.tenant(self.tenant_id) as session:
             rows = session.scalars(select(CanonicalRecord).where(CanonicalRecord.entity == entity,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from autonomos.dcl.apply.apply import _batches, _plan
 from autonomos.dcl.apply.batch import BatchTransformer
-from autonomos.dcl.apply.writer import write_batch
+from autonomos.dcl.apply.writer import reserve_seqs, write_batch
 from autonomos.dcl.mappings.transforms import compile_fields
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.services import tenants
@@ -66,7 +66,7 @@ def test_a_batch_read_before_a_newer_version_landed_does_not_overwrite_it(source
     assert source.records("contact")["c1"]["email"] == "new@x.io"
 
     with db.tenant(tenant) as session:
-        written = write_batch(session, t, ahead.batch_id, ahead.copy_text, ahead.failed, ahead.read)
+        written = write_batch(session, t, ahead, reserve_seqs(session, ahead.read))
     assert (written.read, written.changed) == (2, 0)  # c1's version is no longer its head; c2 is current
     assert {k: r["email"] for k, r in source.records("contact").items()} == {"c1": "new@x.io", "c2": "b2@x.io"}
 

@@ -22,9 +22,9 @@ from autonomos.aam.sync import runs
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
-from autonomos.aam.sync.writers import OrderedWriters, WaitTurn
 from autonomos.errors import AutonomosError
 from autonomos.logs import bind_ids
+from autonomos.ordered_writers import OrderedWriters, WaitTurn
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
 from autonomos.runtime import Runtime

@@ -7,12 +7,13 @@ Two modes, one path:
 * **incremental** (after a sync): only record versions landed since the mapping's last
   successful apply of this version (raw record ids above its ``high_water``).
 
-Batches are read and transformed one ahead of the writer, on a thread of their own (its
-own connection and short read transactions; DuckDB and the driver release the GIL), so
-reading and transforming batch n+1 overlaps writing batch n. Each write is one tenant
-transaction: take the mapping's advisory lock, check the version is still the current one
-(a newer publish supersedes a running apply), and write events, records and change log
-together (``writer``), only for rows whose raw record version is still the head. Because
+Batches are read and transformed ahead of the writers, on a thread of their own (its own
+connection and short read transactions; DuckDB and the driver release the GIL), so reading
+and transforming overlaps writing. ``writers`` connections write batches at once, committed
+in read order, while the run holds the mapping's advisory lock (``writer.write_batches``).
+Each write is one tenant transaction that writes events, records and change log together,
+only for rows whose raw record version is still the head, and commits only if the version is
+still the current one (a newer publish supersedes a running apply). Because
 events are keyed deterministically and written only on change, a crash or a repeat only
 repeats work. The run, its counts and the position after its last committed batch are kept
 in ``apply_runs`` (``runs``): an interrupted run is claimed again and continues from there.
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from autonomos.dcl.apply import runs
 from autonomos.dcl.apply.exceptions import ApplyError
 from autonomos.dcl.apply.batch import BatchTransformer
-from autonomos.dcl.apply.writer import Target, WriteResult, write_batch
+from autonomos.dcl.apply.writer import ReadBatch, Target, WriteResult, write_batches
 from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.versions import current_version
@@ -173,8 +174,8 @@ def worker_id() -> str:
 
 
 def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, worker: str | None = None,
-                  batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB", trace_id: str | None = None,
-                  backoff_s: float = attempts.BACKOFF_BASE_S,
+                  batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB", writers: int = 1,
+                  trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S,
                   heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> ApplyReport | None:
     """Claim the run and apply it from its last committed batch; None if it was not claimable.
 
@@ -199,7 +200,8 @@ def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work
             transformer = BatchTransformer(duck, compile_fields(plan.fields, plan.types), tenant_id=tenant_id,
                                            entity=plan.target.entity, connection_id=plan.target.connection_id,
                                            stream=plan.target.stream, mapping_version_id=version_id)
-            report.status = _loop(db, plan, transformer, report, run_id, worker, after, high, batch_size)
+            report.status = _loop(db, plan, transformer, report, run_id, worker, after, high, batch_size,
+                                  writers)
     except Exception as exc:
         stop.set()
         outcome = attempts.record_failure_durably(db, ApplyRun, tenant_id, run_id, exc, worker_id=worker,
@@ -219,12 +221,12 @@ def execute_apply(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work
 
 def apply_version(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
                   incremental: bool = False, batch_size: int = DEFAULT_BATCH, memory_limit: str = "1GB",
-                  trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S,
+                  writers: int = 1, trace_id: str | None = None, backoff_s: float = attempts.BACKOFF_BASE_S,
                   heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> ApplyReport:
     """Apply a published version now, in this process (backfill, or only what landed since its last apply)."""
     run_id = start_apply(db, tenant_id, version_id, trigger=trigger, incremental=incremental)
     report = execute_apply(db, tenant_id, run_id, batch_size=batch_size, memory_limit=memory_limit,
-                           trace_id=trace_id, backoff_s=backoff_s, heartbeat_s=heartbeat_s)
+                           writers=writers, trace_id=trace_id, backoff_s=backoff_s, heartbeat_s=heartbeat_s)
     assert report is not None  # just created, so claimable
     return report
 
@@ -239,22 +241,8 @@ def _heartbeat(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, worker: st
             logger.warning("apply heartbeat failed", extra={"apply_run_id": str(run_id)})
 
 
-class _Lost(ApplyError):
-    """The run was taken over by another worker (this one was presumed dead)."""
-
-
-@dataclass(frozen=True)
-class _Batch:
-    batch_id: uuid.UUID
-    copy_text: str
-    failed: int
-    read: int
-    last: int | str
-    """Position after the batch (its last raw record id, or record key for a backfill)."""
-
-
 def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: int | str, high: int,
-             batch_size: int) -> Iterator[_Batch]:
+             batch_size: int) -> Iterator[ReadBatch]:
     """Read (each in a short transaction of its own) and transform the run's batches in order."""
     t = plan.target
     incremental = isinstance(after, int)
@@ -269,33 +257,26 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
         ids, versions, keys, payloads, deleted, unknown = zip(*rows)
         batch_id = uuid.uuid4()
         copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
-        yield _Batch(batch_id, copy_text, failed, len(rows), ids[-1] if incremental else keys[-1])
+        yield ReadBatch(batch_id, copy_text, failed, len(rows), frozenset(keys),
+                        ids[-1] if incremental else keys[-1])
         if len(rows) < batch_size:
             return
         after = ids[-1] if incremental else keys[-1]
 
 
 def _loop(db: Database, plan: _Plan, transformer: BatchTransformer, report: ApplyReport, run_id: uuid.UUID,
-          worker: str, after: int | str, high: int, batch_size: int) -> str:
+          worker: str, after: int | str, high: int, batch_size: int,
+          writers: int) -> str:
     t = plan.target
+
+    def is_current(session: Session) -> bool:  # a newer publish supersedes a running apply
+        current = current_version(session, t.tenant_id, plan.mapping_id)
+        return current is not None and current.id == t.mapping_version_id
+
     with read_ahead(_batches(db, plan, transformer, after, high, batch_size), name="apply-read-ahead") as batches:
-        for batch in batches:
-            with db.tenant(t.tenant_id) as session:
-                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))"),
-                                {"m": str(plan.mapping_id)})
-                # A batch commit does not wait for its WAL flush: batches are idempotent, and the
-                # run's final status commit is synchronous, so it flushes every batch before it
-                # (a crash before that leaves the run unfinished; the next apply repeats the work).
-                session.execute(text("SET LOCAL synchronous_commit = off"))
-                current = current_version(session, t.tenant_id, plan.mapping_id)
-                if current is None or current.id != t.mapping_version_id:
-                    return "superseded"
-                written = write_batch(session, t, batch.batch_id, batch.copy_text, batch.failed, batch.read)
-                counts = WriteResult(**report.counts.as_dict())
-                counts.add(written)
-                if not runs.save_progress(session, t.tenant_id, run_id, worker, batch.last, counts.as_dict()):
-                    session.rollback()
-                    return "lost"
-                report.counts = counts
-    return "succeeded"
+        def progress(session: Session, batch: ReadBatch, counts: WriteResult) -> bool:
+            return runs.save_progress(session, t.tenant_id, run_id, worker, batch.last, counts.as_dict())
+
+        return write_batches(db, t, str(plan.mapping_id), batches, writers=writers, counts=report.counts,
+                             is_current=is_current, progress=progress)
 

@@ -1,6 +1,14 @@
-"""The Postgres side of one micro-batch: COPY into ``apply_staging``, then one statement that
-writes events, current records and change log together (inside the caller's transaction,
-which holds the mapping's advisory lock: no other apply of the mapping writes meanwhile).
+"""The Postgres side of apply: COPY each micro-batch into ``apply_staging``, then one statement
+that writes its events, current records and change log together.
+
+``write_batches`` writes a run's batches on up to ``writers`` connections at once
+(``OrderedWriters``, as the sync landing does): batches in flight never share a record, and
+each commits only after every earlier one, so a record's events commit in order and a crash
+or a newer publish leaves a committed prefix. Each batch's event ``seq`` values are drawn in
+read order before it is written, so ``seq`` also grows with commit order and a consumer's
+cursor never passes an event that commits later. The run holds the mapping's advisory lock
+(in a transaction of its own that only waits) while it writes: no other apply of the mapping
+writes meanwhile, which is what makes the natural-key probe below exact.
 
 A record gets an event only when its canonical output differs from the current record (or
 it appears, or is deleted); the event id is deterministic and written only if absent, and
@@ -14,13 +22,17 @@ and leave their current canonical record as it was.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.exceptions import ApplyError
+from autonomos.ordered_writers import OrderedWriters, WaitTurn
+from autonomos.store.database import Database
 
 # Every lookup below is a LATERAL probe of a unique index with all its columns bound (OFFSET 0
 # keeps each one a per-row probe the planner cannot turn into a join: row estimates for a
@@ -53,9 +65,10 @@ _WRITE = text(
                    ELSE existing_id IS NULL OR was_deleted OR before IS DISTINCT FROM data END
     ), ev AS (
         INSERT INTO canonical_events
-            (id, tenant_id, entity, record_id, op, data, unknown_fields, source_system, connection_id, stream,
+            (id, seq, tenant_id, entity, record_id, op, data, unknown_fields, source_system, connection_id, stream,
              record_key, raw_record_id, schema_fingerprint, mapping_version_id, trace_id)
-        SELECT event_id, :tenant, :entity, rid, CASE WHEN is_deleted THEN 'delete' ELSE 'upsert' END,
+        SELECT event_id, (CAST(:seqs AS bigint[]))[seq + 1], :tenant, :entity, rid,
+               CASE WHEN is_deleted THEN 'delete' ELSE 'upsert' END,
                coalesce(data, '{}'::jsonb),
                CASE WHEN is_deleted THEN '{}'::jsonb ELSE coalesce(unknown_fields::jsonb, '{}'::jsonb) END,
                :source_system, :connection, :stream, record_key, raw_record_id, :fingerprint, :version, :trace
@@ -120,6 +133,12 @@ _QUARANTINE = text(
 
 _CLEAR = text("DELETE FROM apply_staging WHERE batch_id = :batch")
 
+_RESERVE_SEQS = text("SELECT array_agg(nextval('canonical_events_seq_seq'::regclass)) FROM generate_series(1, :n)")
+"""Event ``seq`` values for a batch's rows (by row position), drawn before it is written; a row
+that gets no event leaves its value unused (gaps only)."""
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))")
+
 
 @dataclass
 class WriteResult:
@@ -159,20 +178,97 @@ class Target:
     trace_id: str | None
 
 
-def write_batch(session: Session, target: Target, batch_id: uuid.UUID, copy_text: str, failed: int,
-                read: int) -> WriteResult:
-    """COPY the batch in and write its events, records, change log and quarantine rows."""
-    if not copy_text:
+@dataclass(frozen=True)
+class ReadBatch:
+    """One batch as read and transformed: COPY text for ``apply_staging`` and its record keys."""
+
+    batch_id: uuid.UUID
+    copy_text: str
+    failed: int
+    read: int
+    keys: frozenset[str]
+    last: int | str = 0
+    """Position after the batch (its last raw record id, or record key for a backfill)."""
+
+
+class Superseded(ApplyError):
+    """A newer version became current while the run was writing (its later batches roll back)."""
+
+
+class RunLost(ApplyError):
+    """The run was taken over by another worker while writing (its later batches roll back)."""
+
+
+Progress = Callable[[Session, "ReadBatch", WriteResult], bool]
+"""Saves a batch's position and counts in its own transaction; False when the run was lost."""
+
+
+def reserve_seqs(session: Session, n: int) -> list[int]:
+    """``n`` event ``seq`` values, drawn now (callers draw them in read order)."""
+    return list(session.execute(_RESERVE_SEQS, {"n": n}).scalar_one() or []) if n else []
+
+
+def write_batches(db: Database, target: Target, lock_key: str, batches: Iterable[ReadBatch], *, writers: int,
+                  counts: WriteResult, is_current: Callable[[Session], bool], progress: Progress | None = None) -> str:
+    """Write ``batches`` on up to ``writers`` connections, committed in read order, summing into
+    ``counts``: ``succeeded``, ``superseded`` once ``is_current`` says the version is not, or
+    ``lost`` once ``progress`` (called in commit order, in each batch's transaction) says so."""
+    ordered = OrderedWriters(writers, name="apply")
+    with db.tenant(target.tenant_id) as guard:  # holds the mapping's lock until every writer has ended
+        guard.execute(_LOCK, {"m": lock_key})
+        try:
+            for batch in batches:
+                with db.tenant(target.tenant_id) as session:  # seq values in read order = commit order
+                    seqs = reserve_seqs(session, batch.read if batch.copy_text else 0)
+                ordered.submit(batch.keys, functools.partial(_write_one, db, target, batch, seqs, counts, is_current,
+                                                             progress))
+            ordered.drain()
+        except BaseException as exc:
+            ordered.abort(exc)
+            if isinstance(exc, Superseded):
+                return "superseded"
+            if isinstance(exc, RunLost):
+                return "lost"
+            raise
+        finally:
+            ordered.close()
+    return "succeeded"
+
+
+def _write_one(db: Database, target: Target, batch: ReadBatch, seqs: Sequence[int], counts: WriteResult,
+               is_current: Callable[[Session], bool], progress: Progress | None, wait_turn: WaitTurn) -> None:
+    with db.tenant(target.tenant_id) as session:
+        # A batch commit does not wait for its WAL flush: batches are idempotent, and the run's
+        # final status commit is synchronous, so it flushes every batch before it (a crash
+        # before that leaves the run unfinished; the next apply repeats the work).
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+        result = write_batch(session, target, batch, seqs)
+        wait_turn()  # every earlier batch has committed
+        if not is_current(session):  # checked in commit order: the committed batches stay a prefix
+            raise Superseded(str(target.mapping_version_id))
+        total = WriteResult(**counts.as_dict())
+        total.add(result)
+        if progress is not None and not progress(session, batch, total):
+            raise RunLost(str(target.mapping_version_id))
+        counts.add(result)
+
+
+def write_batch(session: Session, target: Target, batch: ReadBatch, seqs: Sequence[int]) -> WriteResult:
+    """COPY the batch in and write its events (``seqs[i]`` for row i), records, change log and
+    quarantine rows."""
+    if not batch.copy_text:
         return WriteResult()
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
         "COPY apply_staging (batch_id, seq, raw_record_id, raw_version, record_key, record_id, event_id, data,"
         " is_deleted, error, unknown_fields) FROM STDIN"
     ) as copy:
-        copy.write(copy_text)
+        copy.write(batch.copy_text)
+    batch_id, failed, read = batch.batch_id, batch.failed, batch.read
     params = {"batch": batch_id, "tenant": target.tenant_id, "entity": target.entity,
               "connection": target.connection_id, "stream": target.stream, "source_system": target.source_system,
-              "version": target.mapping_version_id, "fingerprint": target.fingerprint, "trace": target.trace_id}
+              "version": target.mapping_version_id, "fingerprint": target.fingerprint, "trace": target.trace_id,
+              "seqs": list(seqs)}
     # The batch's CTEs and sorts stay in memory. The planner believes each CTE holds a row or two
     # and would join thousands of events pairwise; the LATERAL probes stay nested loops anyway.
     session.execute(text("SET LOCAL work_mem = '256MB'"))

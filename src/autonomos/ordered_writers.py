@@ -1,10 +1,12 @@
-"""Landing batches on several connections at once, committing them strictly in read order.
+"""Writing batches on several connections at once, committing them strictly in read order.
 
-One PostgreSQL backend uses one core, and a landing batch is mostly server work (COPY,
-versioning, index inserts). ``OrderedWriters`` lets up to ``size`` batches do that work at the
-same time, each in its own transaction, but lets a batch commit only after every earlier batch
-has committed. So the stream's cursor, which commits with its batch, still never runs ahead
-of the records before it, and a crash leaves a committed prefix of batches, as with one writer.
+One PostgreSQL backend uses one core, and a landing or apply batch is mostly server work
+(COPY, versioning, index inserts). ``OrderedWriters`` lets up to ``size`` batches do that work
+at the same time, each in its own transaction, but lets a batch commit only after every earlier
+batch has committed. So a stream's cursor, which commits with its batch, never runs ahead of
+the records before it, a record's events commit in order, and a crash leaves a committed
+prefix of batches, as with one writer. Both bulk paths use it: the sync engine's landing and
+DCL apply.
 
 Two batches in flight never share a record key: a batch whose keys overlap an in-flight one
 waits until that one has committed. Without that rule a later batch could hold the row lock
