@@ -93,9 +93,18 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, namespace: 
         "AOS_DATA_DIR": str(data_dir),
         "AOS_SECRET_KEY": TEST_SECRET_KEY,
         "AOS_REDIS_NAMESPACE": namespace,
+        "AOS_ALLOW_PRIVATE_SOURCES": "127.0.0.0/8",  # the tests' HTTP vendors listen on loopback
         **extra,
     }
     return Settings.from_mapping(values)
+
+
+def tenant_files(rt: Runtime, tenant: object) -> Path:
+    """The tenant's files folder (``<data dir>/sources/<slug>``), where its files connections may read."""
+    slug = getattr(tenant, "slug", None) or tenants.find_tenant(rt, str(tenant)).slug
+    folder = Path(rt.settings.data_dir).resolve() / "sources" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -108,6 +117,7 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
         "AOS_DATA_DIR": str(settings.data_dir),
         "AOS_SECRET_KEY": TEST_SECRET_KEY,
         "AOS_REDIS_NAMESPACE": settings.redis_namespace,
+        "AOS_ALLOW_PRIVATE_SOURCES": settings.allow_private_sources,
         "VECTOR_STORE": settings.vector_store,
         **extra,
     }

@@ -20,7 +20,10 @@ def _redact_event(_logger: object, _name: str, event: dict) -> dict:
 
 def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     """Install handlers on the root logger; only CLI/worker/API entry points call this."""
-    renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    # Tracebacks render as plain text, never with local variables (a frame's locals can hold credentials).
+    renderer = (structlog.processors.JSONRenderer() if fmt == "json"
+                else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback))
+    traceback_text = [structlog.processors.format_exc_info] if fmt == "json" else []
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -36,7 +39,7 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta, *traceback_text, renderer,
         ])
     )
     root = logging.getLogger()
