@@ -42,6 +42,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
+def source_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """Admin URL of a PostgreSQL server for source databases, never the platform's (its own embedded
+    server, in CI's second pass too), so connectors read sources the way a deployment does."""
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("srcpg"), "sources-postgres", tuned=False)
+    url = to_sqlalchemy_url(embedded.start())
+    yield url.set(database="postgres")
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("AOS_TEST_REDIS_URL")
     if configured:
