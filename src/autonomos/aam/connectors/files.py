@@ -47,6 +47,7 @@ from autonomos.aam.connectors.base import (
 from autonomos.aam.connectors.files_formats import ENCODINGS, SCANNERS, FileJob, duck_encoding
 from autonomos.aam.connectors.files_schema import file_fields
 from autonomos.aam.connectors.registry import register
+from autonomos.aam.connectors.sandbox import SourceRefused
 from autonomos.aam.connectors.typing import SyncMode
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.errors import ConfigurationError
@@ -165,8 +166,11 @@ class FilesConnector(Connector):
         return ephemeral_duckdb(allow_file_access=True, allowed_directories=roots)
 
     def check(self) -> CheckResult:
-        self.check_sandbox()
-        empty = [s.path for s in self.streams.values() if not self._files(s)]
+        try:
+            self.check_sandbox()
+            empty = [s.path for s in self.streams.values() if not self._files(s)]
+        except SourceRefused as error:
+            return CheckResult(False, f"refused: {error}")
         if empty:
             return CheckResult(False, f"no files match {', '.join(empty)}")
         counts = ", ".join(f"{s.name}: {len(self._files(s))} file(s)" for s in self.streams.values())
