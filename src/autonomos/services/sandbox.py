@@ -84,8 +84,8 @@ def check_config(rt: Runtime, tenant_id: uuid.UUID, provider: str, config: dict[
         connector = build_connector(provider, config, None, None, sandbox)
     except SourceRefused:
         raise
-    except ConfigurationError:
-        return  # incomplete config: nothing can be opened with it; checked again when it is
+    except Exception:  # noqa: BLE001 - an incomplete or malformed config opens nothing; checked again at open
+        return
     try:
         connector.check_sandbox()
     except UnresolvedHost:
