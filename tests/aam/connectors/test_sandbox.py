@@ -149,3 +149,29 @@ def test_an_airbyte_source_sees_no_platform_settings_and_must_be_allow_listed(tm
     for package, version in (("x; rm -rf /", "1.0"), ("ok", ">=1.0"), ("ok", "1.0 --index-url http://evil")):
         with pytest.raises(SourceRefused, match="exact version"):
             AirbyteConnector({"package": package, "version": version}).check_sandbox()
+
+
+HUNGRY_SOURCE = '''
+import sys, time
+if sys.argv[1] == "check" and "sleep" in open(sys.argv[3]).read():
+    time.sleep(600)
+block = bytearray(400 * 1024 * 1024)
+'''
+
+
+def test_an_airbyte_source_is_stopped_past_its_memory_and_time_limits(tmp_path, monkeypatch):
+    from autonomos.aam.connectors import airbyte
+
+    venv = tmp_path / "hungry-source-1.0"
+    (venv / "bin").mkdir(parents=True)
+    script = venv / "bin" / "source-hungry"
+    script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(HUNGRY_SOURCE))
+    script.chmod(0o755)
+    (venv / ".aos-installed").write_text("hungry-source==1.0\n")
+    config = {"package": "hungry-source", "version": "1.0", "entrypoint": "source-hungry", "venv_root": str(tmp_path)}
+    monkeypatch.setattr(airbyte, "MEMORY_LIMIT_BYTES", 200 * 1024 * 1024)
+    result = AirbyteConnector(config).check()
+    assert not result.ok and "exited with 1" in result.message and "MemoryError" in result.message
+    monkeypatch.setattr(airbyte, "WALL_LIMIT_S", 1)
+    result = AirbyteConnector({**config, "config": {"sleep": True}}).check()
+    assert not result.ok and "exited with -9" in result.message
