@@ -17,6 +17,11 @@ Malformed input never stops a file: a line with a bad encoding or column count, 
 a field over ``max_field_bytes`` or a file that cannot be parsed at all becomes a BadRecord
 with its reason and raw text (cut to 64 KiB, which the reason says), and the rest still yields.
 
+Sandbox. Built for a tenant (``self.sandbox``), the connector reads only files whose real path
+lies in the tenant's files folder: the path or glob is checked, every matched file is checked,
+and each is checked again right before it is read and handed to DuckDB by its real path; DuckDB
+itself may read only those folders (``allowed_directories``).
+
 State and resume. The state is ``{"files": {path: {"size", "mtime_ns", "rows_done", "done"}}}``.
 A StateMessage follows every ``checkpoint_every`` rows and the end of each file, so a read
 given that state starts the unfinished file at ``rows_done``. Incrementally, a file that was
