@@ -98,6 +98,10 @@ def settle(database_url: str) -> None:
 def ours(rt: Runtime, path: Path, records: int, *, resync: bool = False) -> dict[str, float]:
     """Seconds of the first sync (and, with ``resync``, of a second sync of the unchanged file)."""
     tenant = tenants.create_tenant(rt, f"bench-{uuid.uuid4().hex[:8]}", actor="benchmark")
+    folder = Path(rt.settings.files_roots or path.parent) / tenant.slug  # the tenant's files folder
+    folder.mkdir(parents=True, exist_ok=True)
+    os.link(path, folder / path.name)
+    path = folder / path.name
     try:
         connections.create_connection(
             rt, tenant.id, provider="files", name="accounts",
@@ -172,9 +176,9 @@ def main() -> None:
                         help="Also time a second sync of the unchanged file (it must write no version).")
     args = parser.parse_args()
 
-    rt = Runtime(load_settings())
-    platform.migrate(rt)
     with tempfile.TemporaryDirectory() as tmp:
+        rt = Runtime(load_settings().model_copy(update={"files_roots": tmp}))  # files under <tmp>/<tenant slug>/
+        platform.migrate(rt)
         path = Path(tmp) / "accounts.csv"
         generate(path, args.records)
         timings = ours(rt, path, args.records, resync=args.resync)

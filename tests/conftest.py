@@ -60,6 +60,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
+def source_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """Admin URL of a PostgreSQL server for source databases, never the platform's (its own embedded
+    server, in CI's second pass too), so connectors read sources the way a deployment does."""
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("srcpg"), "sources-postgres", tuned=False)
+    url = to_sqlalchemy_url(embedded.start())
+    yield url.set(database="postgres")
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("AOS_TEST_REDIS_URL")
     if configured:
@@ -111,9 +121,18 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, namespace: 
         "AOS_DATA_DIR": str(data_dir),
         "AOS_SECRET_KEY": TEST_SECRET_KEY,
         "AOS_REDIS_NAMESPACE": namespace,
+        "AOS_ALLOW_PRIVATE_SOURCES": "127.0.0.0/8",  # the tests' HTTP vendors listen on loopback
         **extra,
     }
     return Settings.from_mapping(values)
+
+
+def tenant_files(rt: Runtime, tenant: object) -> Path:
+    """The tenant's files folder (``<data dir>/sources/<slug>``), where its files connections may read."""
+    slug = getattr(tenant, "slug", None) or tenants.find_tenant(rt, str(tenant)).slug
+    folder = Path(rt.settings.data_dir).resolve() / "sources" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -126,6 +145,7 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
         "AOS_DATA_DIR": str(settings.data_dir),
         "AOS_SECRET_KEY": TEST_SECRET_KEY,
         "AOS_REDIS_NAMESPACE": settings.redis_namespace,
+        "AOS_ALLOW_PRIVATE_SOURCES": settings.allow_private_sources,
         "VECTOR_STORE": settings.vector_store,
         **extra,
     }

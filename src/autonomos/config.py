@@ -130,6 +130,24 @@ class Settings(BaseSettings):
         validation_alias="AOS_RERANKER_USD_PER_1K_TOKENS",
         description="Price per 1,000 tokens, to record each reranker call's cost in its agent run.",
     )
+    files_roots: str | None = Field(
+        default=None,
+        validation_alias="AOS_FILES_ROOTS",
+        description="Comma-separated folders the `files` connector may read; a tenant reaches only "
+        "`<root>/<tenant slug>/` of each. Unset: `sources/` under the data dir.",
+    )
+    allow_private_sources: str = Field(
+        default="",
+        validation_alias="AOS_ALLOW_PRIVATE_SOURCES",
+        description="Comma-separated CIDRs, host names and `unix:<path>` entries that SQL, REST and Airbyte sources "
+        "may reach although private, loopback or link-local (never the platform's own PostgreSQL or Redis).",
+    )
+    airbyte_sources: str = Field(
+        default="",
+        validation_alias="AOS_AIRBYTE_SOURCES",
+        description="Comma-separated `package==version` pins of the Airbyte sources tenants may install and run; "
+        "empty: none.",
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", validation_alias="AOS_LOG_FORMAT", description="Log output format of entry points."
     )

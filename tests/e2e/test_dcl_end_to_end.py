@@ -12,6 +12,7 @@ from autonomos.services.worker import run_worker
 from autonomos.dcl.apply import event_id
 from autonomos.services import connections, mappings, records, review, sync
 from autonomos.store.tables import AgentRun, AuditLog
+from tests.conftest import tenant_files
 
 SFDC_HEADER = "Id,FirstName,LastName,Email,Phone,Title,AccountId,HasOptedOutOfEmail,CreatedDate,LastModifiedDate\n"
 SFDC_ROWS = [
@@ -53,6 +54,7 @@ def _sync(rt, tenant_id, name):
 
 def test_two_crm_exports_become_canonical_contacts(rt, make_tenant, tmp_path):
     tenant = make_tenant("e2e").id
+    tmp_path = tenant_files(rt, tenant)
     (tmp_path / "contacts.csv").write_text(SFDC_HEADER + "".join(SFDC_ROWS))
     (tmp_path / "contacts.ndjson").write_text("".join(json.dumps(r) + "\n" for r in HUBSPOT))
     for name, path, key in (("sfdc", "contacts.csv", "Id"), ("hubspot", "contacts.ndjson", "vid")):

@@ -25,6 +25,7 @@ from autonomos.dcl.vectors.outbox import enqueue_mapping_examples
 from autonomos.services import connections, matching, ontology, vectors
 from autonomos.store import migrate
 from autonomos.store.tables import AgentRun, EmbeddingOutbox, Mapping, MappingVersion
+from tests.conftest import tenant_files
 
 CASES = Path(__file__).resolve().parents[1] / "dcl" / "matching" / "cases"
 
@@ -39,7 +40,7 @@ def pgvector(rt, database_url):
 def _approve(rt, tenant_id, source: dict, gold: dict, version: int = 1) -> list:
     """A person's approved mappings of ``source``: one published mapping version per table, fed to memory."""
     conn = connections.create_connection(rt, tenant_id, provider="files", name=f"legacy-{version}",
-                                         config={"path": "/tmp/legacy.csv"}, actor="test")
+                                         config={"path": str(tenant_files(rt, tenant_id) / "legacy.csv")}, actor="test")
     crm = ontology.ontology_version(rt, tenant_id)
     published = []
     with rt.db.tenant(tenant_id) as session:

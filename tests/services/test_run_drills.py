@@ -34,7 +34,7 @@ from autonomos.runtime import Runtime
 from autonomos.store.tables import ApplyRun, CanonicalRecord, RawRecord
 from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
 from tests.aam.sync.conftest import write_accounts
-from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env, wait_for
+from tests.conftest import tenant_files, discard_database, fresh_database, make_settings, subprocess_env, wait_for
 
 ROWS = 40_000
 FIELDS = [{"source_field": "Id", "canonical_field": "id"}, {"source_field": "Name", "canonical_field": "first_name"}]
@@ -62,7 +62,7 @@ def _stop(process: subprocess.Popen) -> None:
 def _setup(rt, tmp_path: Path, slug: str):
     """A tenant with a files connection over ROWS accounts and a published mapping of them."""
     tenant = tenants.create_tenant(rt, f"{slug}-{uuid.uuid4().hex[:8]}", actor="test")
-    path = tmp_path / "accounts.csv"
+    path = tenant_files(rt, tenant) / "accounts.csv"
     write_accounts(path, ROWS)
     info = connections.create_connection(
         rt, tenant.id, provider="files", name="crm-files",

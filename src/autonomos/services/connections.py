@@ -20,6 +20,7 @@ from autonomos.aam.sync.scheduler import validate_schedule
 from autonomos.errors import Conflict, NotFound, SecretsError
 from autonomos.services import audit
 from autonomos.runtime import Runtime
+from autonomos.services.sandbox import check_config, tenant_sandbox, validate_name
 from autonomos.store.lookups import load_connection
 from autonomos.store.purge import purge_landed
 from autonomos.store.tables import Connection, Provider
@@ -71,9 +72,12 @@ def create_connection(
 ) -> ConnectionInfo:
     if schedule:
         validate_schedule(schedule)
+    validate_name(name)
     with rt.db.tenant(tenant_id) as session:
         if session.get(Provider, provider) is None:
             raise NotFound("unknown provider", provider=provider)
+    check_config(rt, tenant_id, provider, config)
+    with rt.db.tenant(tenant_id) as session:
         if session.scalar(select(Connection.id).where(Connection.tenant_id == tenant_id, Connection.name == name)):
             raise Conflict("a connection with this name exists", tenant=tenant_id, connection=name)
         row = Connection(id=uuid.uuid4(), tenant_id=tenant_id, provider_id=provider, name=name, config=config,
@@ -176,6 +180,8 @@ def update_connection(
     """Change config, schedule or status; each change is audited with before/after."""
     if schedule:
         validate_schedule(schedule)
+    if config is not None:
+        check_config(rt, tenant_id, get_connection(rt, tenant_id, connection).provider, config)
     with rt.db.tenant(tenant_id) as session:
         row = _load(session, tenant_id, connection)
         before = _audit_view(_info(row))
@@ -213,7 +219,8 @@ def build_connector(rt: Runtime, tenant_id: uuid.UUID, info: ConnectionInfo, cre
     """The connector for a connection, with its context; the sync engine builds connectors here."""
     from autonomos.aam.connectors.registry import build_connector as build
 
-    return build(info.provider, info.config, credentials, connector_context(rt, tenant_id, info))
+    return build(info.provider, info.config, credentials, connector_context(rt, tenant_id, info),
+                 tenant_sandbox(rt, tenant_id))
 
 
 def open_connector(rt: Runtime, tenant_id: uuid.UUID, connection: str):

@@ -2,7 +2,8 @@
 
 Three CRM-shaped sources with each vendor's own naming (a Salesforce-like CSV export, a
 HubSpot-like NDJSON export with epoch-millisecond dates and string numbers, and a billing
-table in a PostgreSQL database of its own, read through the ``postgres`` connector) are
+table on a second embedded PostgreSQL server of its own, ``<data dir>/demo-sources-postgres``,
+read through the ``postgres`` connector as a login that can only read it) are
 synced, matched, auto-accepted, reviewed (review-tier candidates approved unless their field
 is taken, the rest rejected), published, applied and resolved; the report counts every
 stage and shows decisions, quarantined records and unified accounts. Re-running it adds
@@ -14,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 
 from autonomos.services.worker import run_worker
 from autonomos.dcl.apply.resolution import UnifiedRecord
-from autonomos.engines.postgres import ensure_database, to_sqlalchemy_url
+from autonomos.aam.connectors.sandbox import ALLOWANCE_FILE
+from autonomos.engines.postgres import EmbeddedPostgres, ensure_database, to_sqlalchemy_url
 from autonomos.errors import NotFound
 from autonomos.samples import crm
 from autonomos.services import connections, doctor, mappings, platform, records, review, sync, tenants
@@ -37,6 +39,8 @@ from autonomos.store.tables import (
 DEMO_TENANT = "demo"
 ACTOR = "demo"
 SOURCE_DATABASE = "aos_demo_billing"
+SOURCE_SERVER = platform.DEMO_SOURCE_SERVER
+SOURCE_LOGIN = "aos_demo_reader"
 
 
 @dataclass
@@ -52,24 +56,46 @@ class DemoReport:
 
 def _sources(rt: Runtime) -> list[tuple[str, str, str, dict, dict | None]]:
     """(connection, provider, stream, config, credentials) of the three sample sources."""
-    folder = rt.settings.data_dir / "demo-samples"
+    folder = rt.settings.data_dir / "sources" / DEMO_TENANT / "demo-samples"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = crm.salesforce_accounts(folder / "sfdc_accounts.csv")
     ndjson_path = crm.hubspot_companies(folder / "hubspot_companies.ndjson")
-    owner = to_sqlalchemy_url(rt.database_url)
-    ensure_database(owner.set(database="postgres"), SOURCE_DATABASE)
-    source = owner.set(database=SOURCE_DATABASE)
-    crm.load_billing_table(source)
-    password = source.password
+    source = _billing_source(rt)
     return [
         ("salesforce", "files", "accounts", {"path": str(csv_path), "stream": "accounts", "primary_key": ["Id"]}, None),
         ("hubspot", "files", "companies", {"path": str(ndjson_path), "stream": "companies",
                                            "primary_key": ["companyId"]}, None),
         ("billing-db", "postgres", "customers",
-         {"url": source.set(drivername="postgresql", password=None).render_as_string(), "schema": "billing",
-          "tables": {"customers": {"primary_key": ["cust_no"]}}},
-         {"password": password} if password else None),
+         {"url": source.render_as_string(), "schema": "billing",
+          "tables": {"customers": {"primary_key": ["cust_no"]}}}, None),
     ]
+
+
+def _billing_source(rt: Runtime):
+    """The billing table on the demo's own source server, and a read-only login for it.
+
+    The server listens on a Unix socket only; the demo allows that socket for sources in
+    ``<data dir>/allowed-sources`` (kept, so ``aos sync billing-db`` works after the demo).
+    """
+    import psycopg
+    from psycopg import sql
+
+    admin = to_sqlalchemy_url(EmbeddedPostgres(rt.settings.data_dir, SOURCE_SERVER, tuned=False).start())
+    ensure_database(admin.set(database="postgres"), SOURCE_DATABASE)
+    owner = admin.set(database=SOURCE_DATABASE)
+    crm.load_billing_table(owner)
+    with psycopg.connect(owner.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SOURCE_LOGIN,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(SOURCE_LOGIN)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA billing TO {}").format(sql.Identifier(SOURCE_LOGIN)))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA billing TO {}").format(sql.Identifier(SOURCE_LOGIN)))
+    socket_dir = dict(owner.query).get("host")
+    allowance = rt.settings.data_dir / ALLOWANCE_FILE
+    lines = allowance.read_text().splitlines() if allowance.exists() else []
+    if f"unix:{socket_dir}" not in lines:
+        allowance.write_text("\n".join([*lines, f"unix:{socket_dir}"]) + "\n")
+    return URL.create("postgresql", username=SOURCE_LOGIN, database=SOURCE_DATABASE, query={"host": socket_dir})
 
 
 EDITS: dict[tuple[str, str], tuple[str | None, Any]] = {
@@ -108,7 +134,8 @@ def run_demo(rt: Runtime) -> DemoReport:
     report = DemoReport(migration, tenant, doctor.run_checks(rt))
     for name, provider, stream, config, credentials in _sources(rt):
         try:
-            connections.get_connection(rt, tenant.id, name)
+            if connections.get_connection(rt, tenant.id, name).config != config:  # a demo from an older release
+                connections.update_connection(rt, tenant.id, name, config=config, actor=ACTOR)
         except NotFound:
             connections.create_connection(rt, tenant.id, provider=provider, name=name, config=config,
                                           credentials=credentials, actor=ACTOR)

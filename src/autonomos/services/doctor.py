@@ -27,7 +27,7 @@ class Check:
 
 def run_checks(rt: Runtime) -> list[Check]:
     checks: list[Check] = []
-    for probe in (_postgres, _redis, _duckdb, _vector_store, _secret_key):
+    for probe in (_postgres, _redis, _duckdb, _vector_store, _secret_key, _secrets_in_configs):
         try:
             checks.extend(probe(rt))
         except Exception as exc:  # a doctor reports; it does not crash on what it diagnoses
@@ -126,3 +126,31 @@ _GENERIC_FIX: dict[Callable, str] = {
     _vector_store: "check VECTOR_STORE and its settings",
     _secret_key: "set AOS_SECRET_KEY, or make AOS_DATA_DIR writable",
 }
+
+
+def _secrets_in_configs(rt: Runtime) -> list[Check]:
+    """Connections stored (before this check existed) with a secret in their clear-text config."""
+    from sqlalchemy import select
+
+    from autonomos.services.sandbox import config_secrets
+    from autonomos.store.maintenance import maintenance_database
+    from autonomos.store.tables import Connection, Tenant
+
+    with maintenance_database(rt).session() as session:
+        rows = session.execute(select(Tenant.slug, Connection.name, Connection.provider_id, Connection.config)
+                               .join(Tenant, Tenant.id == Connection.tenant_id)).all()
+    flagged = []
+    for slug, name, provider, config in rows:
+        try:
+            found = config_secrets(provider, config or {})
+        except Exception:  # an unknown provider's spec: judge by the common secret names only
+            from autonomos.aam.connectors.secrets import secrets_in_config
+
+            found = secrets_in_config(config or {})
+        if found:
+            flagged.append(f"{slug}/{name} ({', '.join(found)})")
+    if not flagged:
+        return [Check("connection secrets", "ok", "no connection keeps a secret in its config")]
+    return [Check("connection secrets", "fail", "secrets in clear-text config: " + "; ".join(flagged[:20]),
+                  "move each into the credentials and out of the config: `aos connection update NAME --credentials ... "
+                  "--config ...`")]

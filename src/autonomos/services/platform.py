@@ -14,6 +14,9 @@ from autonomos.runtime import Runtime
 from autonomos.store import migrate as migrations
 from autonomos.store.roles import roles_for_database
 
+DEMO_SOURCE_SERVER = "demo-sources-postgres"
+"""Folder (under the data dir) of the demo's own source server; started and stopped with the others."""
+
 
 def embedded_servers(settings: Settings) -> list[EmbeddedPostgres | EmbeddedRedis]:
     """The embedded servers this configuration uses (none when both URLs are set)."""
@@ -22,6 +25,8 @@ def embedded_servers(settings: Settings) -> list[EmbeddedPostgres | EmbeddedRedi
         servers.append(EmbeddedPostgres(settings.data_dir))
     if settings.embedded_redis:
         servers.append(EmbeddedRedis(settings.data_dir))
+    if (settings.data_dir / DEMO_SOURCE_SERVER).is_dir():  # the demo's billing source, once the demo ran
+        servers.append(EmbeddedPostgres(settings.data_dir, DEMO_SOURCE_SERVER, tuned=False))
     return servers
 
 

@@ -24,6 +24,7 @@ from autonomos.store.roles import roles_for_database
 MAINTENANCE_USERS = frozenset({
     "autonomos.services.tenants",
     "autonomos.services.keys",
+    "autonomos.services.doctor",  # flags connections of every tenant that keep a secret in their config
     "autonomos.services.vectors",
     "autonomos.dcl.vectors.outbox",
     "autonomos.dcl.apply.runs",

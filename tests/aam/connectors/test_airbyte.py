@@ -16,10 +16,12 @@ from autonomos.aam.connectors import BadRecord, RecordMessage, StateMessage
 from autonomos.aam.connectors.airbyte import AirbyteConnector, AirbyteSourceFailed
 from autonomos.services.worker import run_worker
 from autonomos.services import connections, sync
+from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord, StreamState
+from tests.conftest import make_settings
 
 CACHE = Path(__file__).resolve().parents[3] / ".aos-test-cache" / "airbyte"
-FAKER = {"package": "airbyte-source-faker", "version": "7.2.1", "streams": ["users"], "venv_root": str(CACHE),
+FAKER = {"package": "airbyte-source-faker", "version": "7.2.1", "streams": ["users"],
          "config": {"count": 5, "seed": 1, "records_per_slice": 2, "parallelism": 1, "always_updated": False}}
 
 
@@ -29,7 +31,18 @@ def _sync(rt, tenant, name):
     return sync.get_run(rt, tenant, started.run.id)
 
 
-def test_faker_source_syncs_and_resumes_incrementally_from_saved_state(rt, make_tenant):
+@pytest.fixture
+def airbyte_rt(settings):
+    """A runtime whose operator pinned the faker source; its data dir's ``airbyte/`` is the test cache."""
+    pinned = make_settings(settings.database_url, settings.redis_url, CACHE.parent, settings.redis_namespace,
+                           AOS_AIRBYTE_SOURCES="airbyte-source-faker==7.2.1")
+    runtime = Runtime(pinned)
+    yield runtime
+    runtime.close()
+
+
+def test_faker_source_syncs_and_resumes_incrementally_from_saved_state(airbyte_rt, make_tenant):
+    rt = airbyte_rt
     tenant = make_tenant("airbyte").id
     info = connections.create_connection(rt, tenant, provider="airbyte", name="faker", config=FAKER, actor="test")
     first = _sync(rt, tenant, info.name)

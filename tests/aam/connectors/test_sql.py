@@ -31,10 +31,21 @@ DDL = {
 }
 
 
+READER = {
+    "postgres": ["CREATE ROLE {login} LOGIN PASSWORD 'pw-{login}'", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {login}",
+                 "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {login}"],
+    "mysql": ["CREATE USER '{login}'@'%' IDENTIFIED BY 'pw-{login}'", "GRANT SELECT ON {db}.* TO '{login}'@'%'"],
+}
+"""A login per test that can read the source's tables and nothing more."""
+DROP_READER = {"postgres": ["DROP OWNED BY {login}", "DROP ROLE {login}"], "mysql": ["DROP USER '{login}'@'%'"]}
+
+
 @pytest.fixture(params=["postgres", "mysql"])
-def source(request, server_url) -> Iterator[tuple[str, dict, sa.Engine]]:
-    """A database of this test's own on the provider's server, with the two tables created."""
+def source(request, source_server_url) -> Iterator[tuple[str, dict, sa.Engine]]:
+    """A database of this test's own on the provider's source server, with the two tables created, and
+    the connection's config naming a login that may only read it (superuser logins are refused)."""
     provider = request.param
+    server_url = source_server_url
     if provider == "postgres":
         url = fresh_database(server_url, "aos_src")
         name = sa.make_url(url).database
@@ -55,7 +66,16 @@ def source(request, server_url) -> Iterator[tuple[str, dict, sa.Engine]]:
     with engine.begin() as conn:
         for statement in DDL[provider]:
             conn.execute(sa.text(statement))
+    login = f"reader_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        for statement in READER[provider]:
+            conn.execute(sa.text(statement.format(login=login, db=name)))
+    reader = sa.make_url(config["url"]).set(username=login, password=f"pw-{login}")
+    config = {"url": reader.render_as_string(hide_password=False)}
     yield provider, config, engine
+    with engine.begin() as conn:
+        for statement in DROP_READER[provider]:
+            conn.execute(sa.text(statement.format(login=login)))
     engine.dispose()
     if provider == "postgres":
         drop_database(server_url, name)
@@ -157,3 +177,17 @@ def test_a_table_without_a_primary_key_is_streamed_once_and_content_keyed(source
     assert sorted(r.data["msg"] for r in records) == ["a", "b", "c"] and states[-1] == {"cursor": "2024-01-02T00:00:00"}
     later, _ = read(provider, config, "audit_log", states[-1])
     assert later == []
+
+
+@pytest.mark.parametrize("provider", ["postgres", "mysql"])
+def test_a_superuser_login_is_refused(provider, source_server_url):
+    from autonomos.aam.connectors.sandbox import SourceRefused
+
+    url = source_server_url.render_as_string(hide_password=False) if provider == "postgres" else MARIADB + "mysql"
+    connector = connector_class(provider)({"url": url})
+    try:
+        with pytest.raises(SourceRefused, match="superuser"):
+            connector.discover()
+        assert connector.check().message.startswith("refused: this login is a superuser")
+    finally:
+        connector.close()

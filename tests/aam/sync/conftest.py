@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from autonomos.services.worker import run_worker
 from autonomos.services import connections
+from tests.conftest import tenant_files
 
 
 def heads_and_their_rows(rt, tenant_id) -> tuple[int, int]:
@@ -43,7 +44,7 @@ def write_accounts(path: Path, n: int, *, changed: set[int] = frozenset(), seed:
 def file_connection(rt, make_tenant, tmp_path):
     """A tenant with a files connection over ``accounts.csv`` (not written yet)."""
     tenant = make_tenant("sync")
-    path = tmp_path / "accounts.csv"
+    path = tenant_files(rt, tenant) / "accounts.csv"
     info = connections.create_connection(
         rt, tenant.id, provider="files", name="crm-files",
         config={"path": str(path), "format": "csv", "stream": "accounts", "primary_key": ["Id"],

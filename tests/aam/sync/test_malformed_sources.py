@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from autonomos.cli.app import app
 from autonomos.services import connections, quarantine
 from autonomos.store.tables import Quarantine, RawRecord
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, tenant_files
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -40,6 +40,7 @@ def _write_bad_ndjson(path) -> None:
 def test_malformed_rows_are_quarantined_with_reasons_and_the_rest_lands(rt, make_tenant, tmp_path, database_url,
                                                                        redis_url, namespace):
     tenant = make_tenant("malformed")
+    folder, tmp_path = tmp_path, tenant_files(rt, tenant)
     _write_bad_csv(tmp_path / "accounts.csv")
     _write_bad_ndjson(tmp_path / "contacts.ndjson")
     connections.create_connection(rt, tenant.id, provider="files", name="acc", actor="test",
@@ -49,7 +50,7 @@ def test_malformed_rows_are_quarantined_with_reasons_and_the_rest_lands(rt, make
                                   config={"path": str(tmp_path / "contacts.ndjson"), "stream": "contacts",
                                           "primary_key": ["id"]})
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "AOS_REDIS_NAMESPACE": namespace,
-           "AOS_DATA_DIR": str(tmp_path), "AOS_SECRET_KEY": TEST_SECRET_KEY, "COLUMNS": "200"}
+           "AOS_DATA_DIR": str(folder), "AOS_FILES_ROOTS": str(rt.settings.data_dir / "sources"), "AOS_SECRET_KEY": TEST_SECRET_KEY, "COLUMNS": "200"}
     runner = CliRunner()
     outputs = {}
     for name in ("acc", "con"):

@@ -15,7 +15,7 @@ from autonomos.ordered_writers import Aborted, OrderedWriters
 from autonomos.services import connections, sync
 from autonomos.runtime import Runtime
 from autonomos.store.tables import RawRecord, RawRecordHead
-from tests.conftest import make_settings
+from tests.conftest import make_settings, tenant_files
 
 
 def _work(log: list, name: str, delay: float, fail: bool = False):
@@ -86,7 +86,7 @@ def test_many_small_batches_on_three_writers_keep_versions_in_read_order(databas
     rt = Runtime(settings)
     try:
         tenant = make_tenant("writers")
-        path = tmp_path / "updates.csv"
+        path = tenant_files(rt, tenant) / "updates.csv"
         rows = [(f"k{i % 5}", f"v{i}") for i in range(200)]  # five keys, each changed 40 times
         with path.open("w", newline="") as handle:
             csv.writer(handle).writerows([("id", "value"), *rows])

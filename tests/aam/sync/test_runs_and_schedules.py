@@ -16,12 +16,13 @@ from autonomos.services import connections, sync
 from autonomos.runtime import Runtime
 from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import SyncRun, Tenant
-from tests.conftest import make_settings
+from tests.conftest import make_settings, tenant_files
 
 
 def _connection(rt, tenant_id, name, schedule=None):
     return connections.create_connection(rt, tenant_id, provider="files", name=name, schedule=schedule,
-                                         config={"path": "/nonexistent/*.csv"}, actor="test")
+                                         config={"path": str(tenant_files(rt, tenant_id) / "none" / "*.csv")},
+                                         actor="test")
 
 
 def test_a_run_is_claimed_once(rt, make_tenant):

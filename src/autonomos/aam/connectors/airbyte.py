@@ -11,10 +11,15 @@ workers never install at once) as a subprocess: ``spec``, ``check``, ``discover`
 * ``LOG`` -> our logger at the same level; ``TRACE`` errors -> ``AirbyteSourceFailed`` (the run's
   error) once the process ends, as does a non-zero exit (with the tail of its stderr).
 
-Config: ``package`` (``airbyte-source-faker``), ``version`` (exact), ``entrypoint`` (default: the
-package name without ``airbyte-``), ``config`` (the source's own config; credentials are merged
-over it, so secrets stay encrypted at rest), ``streams`` (default: all), ``venv_root`` (default
-the data dir).
+Config: ``package`` (``airbyte-source-faker``), ``version`` (exact), ``config`` (the source's own
+config; credentials are merged over it, so secrets stay encrypted at rest), ``streams`` (default:
+all). ``entrypoint`` (default: the package name without ``airbyte-``) and ``venv_root`` (default
+``<data dir>/airbyte``) are for library use only: a tenant's connection (built with a sandbox)
+may not set them, and its ``package==version`` must be on the operator's ``AOS_AIRBYTE_SOURCES``.
+
+A source is arbitrary code, so it runs with a minimal environment (no ``AOS_*``, no
+``DATABASE_URL``, only ``PATH``, ``HOME``, ``TMPDIR`` and ``LANG``), in a temp folder of its own,
+under a CPU-time and address-space limit (``setrlimit``) and a wall-clock limit per command.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ from typing import Any
 from autonomos.aam.connectors.base import (BadRecord, CheckResult, Connector, FieldSpec, Message, RecordMessage,
                                            StateMessage, StreamSpec)
 from autonomos.aam.connectors.registry import register
+from autonomos.aam.connectors.sandbox import PACKAGE, VERSION, SourceRefused
 from autonomos.aam.connectors.typing import FieldType, SyncMode
 from autonomos.errors import AutonomosError, ConfigurationError
 
@@ -39,6 +47,18 @@ logger = logging.getLogger(__name__)
 
 LEVELS = {"FATAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING, "WARNING": logging.WARNING,
           "INFO": logging.INFO, "DEBUG": logging.DEBUG, "TRACE": logging.DEBUG}
+
+
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+CPU_LIMIT_S = 3600
+WALL_LIMIT_S = 4 * 3600
+"""Limits of one source command (address space, CPU seconds, wall-clock seconds)."""
+
+
+def _limits() -> None:  # pragma: no cover - runs in the child between fork and exec
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 class AirbyteSourceFailed(AutonomosError):
@@ -75,10 +95,24 @@ class AirbyteConnector(Connector):
     def package(self) -> str:
         if not self.config.get("package") or not self.config.get("version"):
             raise ConfigurationError("an airbyte connection needs `package` and an exact `version`")
-        return str(self.config["package"])
+        package, version = str(self.config["package"]), str(self.config["version"])
+        if not PACKAGE.fullmatch(package) or not VERSION.fullmatch(version):
+            raise SourceRefused("`package` is a package name and `version` an exact version number",
+                                package=package[:100], version=version[:50])
+        return package
+
+    def check_sandbox(self) -> None:
+        package = self.package
+        if self.sandbox is None:
+            return
+        chosen = sorted(k for k in ("venv_root", "entrypoint") if self.config.get(k))
+        if chosen:
+            raise SourceRefused("a tenant's Airbyte connection may not choose these settings", settings=chosen)
+        self.sandbox.check_airbyte(package, str(self.config["version"]))
 
     def venv(self) -> Path:
         """The source's virtual environment, created and installed on first use."""
+        self.check_sandbox()
         root = self.config.get("venv_root") or (self.context.data_dir / "airbyte" if self.context else None)
         if root is None:
             raise ConfigurationError("set `venv_root`, or build the connector with a context (data dir)")
@@ -99,7 +133,8 @@ class AirbyteConnector(Connector):
         for step in ([sys.executable, "-m", "venv", "--clear", str(path)],
                      [str(path / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
                       f"{self.package}=={self.config['version']}"]):
-            done = subprocess.run(step, capture_output=True, text=True)
+            done = subprocess.run(step, capture_output=True, text=True, env={**_minimal_env(path.parent), **_pip_settings()},
+                                  timeout=WALL_LIMIT_S)
             if done.returncode != 0:
                 raise AirbyteSourceFailed("could not install the source", package=self.package,
                                           step=step[2] if len(step) > 2 else step[0], stderr=done.stderr[-2000:])
@@ -118,7 +153,11 @@ class AirbyteConnector(Connector):
                 file.write_text(json.dumps(content))
                 args += [f"--{name}", str(file)]
             with open(Path(tmp) / "stderr", "w+") as stderr:
-                process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=tmp)
+                process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=tmp,
+                                           env=_minimal_env(Path(tmp)), preexec_fn=_limits)
+                timer = threading.Timer(WALL_LIMIT_S, process.kill)
+                timer.daemon = True
+                timer.start()
                 assert process.stdout is not None
                 try:
                     errors = []
@@ -141,6 +180,7 @@ class AirbyteConnector(Connector):
                             yield message
                     code = process.wait()
                 finally:
+                    timer.cancel()
                     if process.poll() is None:
                         process.kill()
                         process.wait()
@@ -221,6 +261,18 @@ class AirbyteConnector(Connector):
                     yield BadRecord(stream.name, "RECORD data is not a JSON object", raw=json.dumps(data)[:65536])
             elif message.get("type") == "STATE":
                 yield StateMessage(stream.name, {"airbyte": _state_for(message["state"])})
+
+
+def _minimal_env(home: Path) -> dict[str, str]:
+    """What a source process sees of the environment: nothing of the platform's settings."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8"}
+
+
+def _pip_settings() -> dict[str, str]:
+    """The operator's pip settings (index, proxy), which installing a pinned source needs."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
 
 
 def _state_for(state: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from autonomos.aam.connectors.context import ConnectorContext
+from autonomos.aam.connectors.sandbox import Sandbox
 from autonomos.aam.connectors.typing import FieldType, SyncMode
 
 
@@ -126,6 +127,9 @@ class Connector(ABC):
     provider: ClassVar[str]
     uses_context: ClassVar[bool] = False
     """True: the connector is built with a ``ConnectorContext`` (token cache, rate limits, ...)."""
+    sandbox: Sandbox | None = None
+    """What the connection's tenant may reach; the platform always sets it (``registry.build_connector``).
+    None only when a connector is built directly as a library, outside any tenant."""
 
     def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None, *,
                  context: ConnectorContext | None = None) -> None:
@@ -149,6 +153,10 @@ class Connector(ABC):
     @abstractmethod
     def read(self, stream: StreamSpec, state: dict[str, Any] | None, mode: SyncMode = "incremental") -> Iterator[Message]:
         """Yield records, bad records and checkpoints of one stream, resuming from ``state``."""
+
+    def check_sandbox(self) -> None:
+        """Raise ``SourceRefused`` when the config points outside ``self.sandbox`` (at connection create;
+        connectors check again where they open anything)."""
 
     def close(self) -> None:
         """Release connections or files; called once the sync of all streams ends."""

@@ -17,6 +17,11 @@ Malformed input never stops a file: a line with a bad encoding or column count, 
 a field over ``max_field_bytes`` or a file that cannot be parsed at all becomes a BadRecord
 with its reason and raw text (cut to 64 KiB, which the reason says), and the rest still yields.
 
+Sandbox. Built for a tenant (``self.sandbox``), the connector reads only files whose real path
+lies in the tenant's files folder: the path or glob is checked, every matched file is checked,
+and each is checked again right before it is read and handed to DuckDB by its real path; DuckDB
+itself may read only those folders (``allowed_directories``).
+
 State and resume. The state is ``{"files": {path: {"size", "mtime_ns", "rows_done", "done"}}}``.
 A StateMessage follows every ``checkpoint_every`` rows and the end of each file, so a read
 given that state starts the unfinished file at ``rows_done``. Incrementally, a file that was
@@ -47,6 +52,7 @@ from autonomos.aam.connectors.base import (
 from autonomos.aam.connectors.files_formats import ENCODINGS, SCANNERS, FileJob, duck_encoding
 from autonomos.aam.connectors.files_schema import file_fields
 from autonomos.aam.connectors.registry import register
+from autonomos.aam.connectors.sandbox import SourceRefused
 from autonomos.aam.connectors.typing import SyncMode
 from autonomos.engines.duckdb import ephemeral_duckdb
 from autonomos.errors import ConfigurationError
@@ -143,20 +149,46 @@ class FilesConnector(Connector):
         return FileJob(stream=stream.name, path=path, format=stream.format_of(path), primary_key=stream.primary_key,
                        delimiter=stream.delimiter, encoding=stream.encoding, max_field_bytes=self.max_field_bytes)
 
+    def check_sandbox(self) -> None:
+        if self.sandbox is not None:
+            for stream in self.streams.values():
+                self.sandbox.check_pattern(stream.path)
+
+    def _files(self, stream: FileStream) -> list[str]:
+        """The stream's files; with a sandbox, every one must be the tenant's (by its real path)."""
+        paths = stream.files()
+        if self.sandbox is not None:
+            for path in paths:
+                self.sandbox.check_file(path)
+        return paths
+
+    def _open(self, path: str) -> str:
+        """The path to hand DuckDB: the real path, checked again right before it is read."""
+        return path if self.sandbox is None else self.sandbox.check_file(path)
+
+    def _duckdb(self):
+        roots = None if self.sandbox is None else self.sandbox.file_roots
+        return ephemeral_duckdb(allow_file_access=True, allowed_directories=roots)
+
     def check(self) -> CheckResult:
-        empty = [s.path for s in self.streams.values() if not s.files()]
+        try:
+            self.check_sandbox()
+            empty = [s.path for s in self.streams.values() if not self._files(s)]
+        except SourceRefused as error:
+            return CheckResult(False, f"refused: {error}")
         if empty:
             return CheckResult(False, f"no files match {', '.join(empty)}")
-        counts = ", ".join(f"{s.name}: {len(s.files())} file(s)" for s in self.streams.values())
+        counts = ", ".join(f"{s.name}: {len(self._files(s))} file(s)" for s in self.streams.values())
         return CheckResult(True, counts)
 
     def discover(self) -> list[StreamSpec]:
         specs = []
-        with ephemeral_duckdb(allow_file_access=True) as conn:
+        self.check_sandbox()
+        with self._duckdb() as conn:
             for stream in self.streams.values():
                 fields: dict[str, FieldSpec] = {}
-                for path in stream.files()[:DISCOVER_FILES]:
-                    for spec in file_fields(conn, self._job(stream, path)):
+                for path in self._files(stream)[:DISCOVER_FILES]:
+                    for spec in file_fields(conn, self._job(stream, self._open(path))):
                         fields.setdefault(spec.name, spec)
                 for key in stream.primary_key:
                     if key in fields:
@@ -172,14 +204,16 @@ class FilesConnector(Connector):
         source = self.streams.get(stream.name)
         if source is None:
             raise ConfigurationError("this files connection has no such stream", stream=stream.name)
+        self.check_sandbox()
         prior: dict[str, dict[str, Any]] = (state or {}).get("files", {})
-        paths = source.files()
+        paths = self._files(source)
         files = {p: dict(prior[p]) for p in paths if p in prior}
         snapshot = lambda: StateMessage(stream.name, {"files": {p: dict(e) for p, e in files.items()}})  # noqa: E731
         since, read_any = 0, False
-        with ephemeral_duckdb(allow_file_access=True) as conn:
+        with self._duckdb() as conn:
             for path in paths:
-                info = os.stat(path)
+                real = self._open(path)
+                info = os.stat(real)
                 old = files.get(path, {})
                 same = old.get("size") == info.st_size and old.get("mtime_ns") == info.st_mtime_ns
                 if same and old.get("done") and mode == "incremental":
@@ -188,7 +222,7 @@ class FilesConnector(Connector):
                 offset = int(old.get("rows_done", 0)) if same and not old.get("done") else 0
                 entry = files[path] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "rows_done": offset, "done": False}
                 trailing: list[BadRecord] = []
-                for batch in SCANNERS[source.format_of(path)](conn, self._job(source, path), offset, trailing):
+                for batch in SCANNERS[source.format_of(path)](conn, self._job(source, real), offset, trailing):
                     for message in batch:
                         # A checkpoint every `checkpoint_every` rows; only a record batch is ever cut.
                         while message is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from autonomos.aam.connectors.base import Connector
 from autonomos.aam.connectors.context import ConnectorContext
+from autonomos.aam.connectors.sandbox import Sandbox
 from autonomos.errors import NotFound
 
 _REGISTRY: dict[str, type[Connector]] = {}
@@ -40,9 +41,10 @@ def connector_class(provider: str) -> type[Connector]:
 
 
 def build_connector(provider: str, config: dict[str, Any], credentials: dict[str, Any] | None,
-                    context: ConnectorContext | None = None) -> Connector:
-    """The connector for ``provider``; only connectors that declare ``uses_context`` get the context."""
+                    context: ConnectorContext | None = None, sandbox: Sandbox | None = None) -> Connector:
+    """The connector for ``provider``, bound to ``sandbox``; only connectors that declare
+    ``uses_context`` get the context."""
     cls = connector_class(provider)
-    if cls.uses_context:
-        return cls(config, credentials, context=context)
-    return cls(config, credentials)
+    connector = cls(config, credentials, context=context) if cls.uses_context else cls(config, credentials)
+    connector.sandbox = sandbox
+    return connector

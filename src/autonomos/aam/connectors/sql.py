@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from autonomos.aam.connectors.base import CheckResult, Connector, FieldSpec, Message, RecordMessage, StateMessage, StreamSpec
 from autonomos.aam.connectors.registry import register
+from autonomos.aam.connectors.sql_guard import connect_target, refuse_superuser
 from autonomos.aam.connectors.sql_catalog import after, converter, field_type, from_state, guess_cursor, truthy
 from autonomos.aam.connectors.typing import SyncMode
 from autonomos.aam.connectors.values import row_builder, to_jsonable
@@ -62,6 +63,7 @@ class SqlConnector(Connector):
             "type": "object",
             "properties": {
                 "url": {"type": "string", "description": "SQLAlchemy-style URL without the password"},
+                "password": {"type": "string", "secret": True, "description": "never here: in credentials"},
                 "host": {"type": "string"}, "port": {"type": "integer", "default": cls.default_port},
                 "database": {"type": "string"}, "user": {"type": "string"},
                 "schema": {"type": "string"},
@@ -89,10 +91,22 @@ class SqlConnector(Connector):
     def _default_schema(self) -> str | None:
         return None
 
+    def check_sandbox(self) -> None:
+        connect_target(self.url, self.sandbox)
+
     @property
     def engine(self) -> sa.Engine:
+        """The engine, connected to the address the sandbox checked; refuses a superuser login."""
         if self._engine is None:
-            self._engine = sa.create_engine(self.url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+            url, connect_args = connect_target(self.url, self.sandbox)
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1, connect_args=connect_args)
+            try:
+                with engine.connect() as conn:
+                    refuse_superuser(conn, self.provider)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
         return self._engine
 
     def close(self) -> None:
@@ -102,11 +116,14 @@ class SqlConnector(Connector):
 
     def check(self) -> CheckResult:
         try:
+            self.check_sandbox()
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
                 count = len(self._table_names(sa.inspect(conn)))
         except sa.exc.SQLAlchemyError as error:
             return CheckResult(False, f"cannot connect: {str(error.orig or error).splitlines()[0]}")
+        except ConfigurationError as error:
+            return CheckResult(False, f"refused: {error}")
         return CheckResult(True, f"connected; {count} table(s) in schema {self.schema or 'default'}")
 
     def _overrides(self, table: str) -> dict[str, Any]:

@@ -15,11 +15,13 @@ import httpx
 
 from autonomos.aam.connectors.base import BadRecord, CheckResult, Connector, Message, RecordMessage
 from autonomos.aam.connectors.context import ConnectorContext
+from autonomos.aam.connectors.sandbox import SourceRefused
 from autonomos.aam.connectors.rest.auth import build_auth
 from autonomos.aam.connectors.rest.clock import Clock, SystemClock
 from autonomos.aam.connectors.rest.exceptions import RestError
 from autonomos.aam.connectors.rest.http import RestClient, RetryPolicy
 from autonomos.aam.connectors.rest.pagination import dig
+from autonomos.aam.connectors.rest.pinned import PinnedTransport
 from autonomos.aam.connectors.rest.ratelimit import TokenBucket
 
 RAW_LIMIT = 64 * 1024
@@ -46,13 +48,24 @@ class HttpConnector(Connector):
     def auth_config(self) -> dict[str, Any]:
         return dict(self.config.get("auth") or {})
 
+    def check_sandbox(self) -> None:
+        if self.sandbox is not None and self.base_url():
+            url = httpx.URL(self.base_url())
+            if url.scheme not in ("http", "https"):
+                raise SourceRefused("a REST base_url is an http or https URL", base_url=self.base_url())
+            self.sandbox.resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
+
     @property
     def client(self) -> RestClient:
         if self._client is None:
+            self.check_sandbox()
+            transport = self.transport
+            if self.sandbox is not None:
+                transport = PinnedTransport(self.sandbox, transport)
             client = RestClient(self.base_url(), clock=self.clock, bucket=self._bucket(),
                                 policy=RetryPolicy.from_config(self.config.get("retry") or {}),
                                 timeout_s=float(self.config.get("timeout_seconds", 30)),
-                                headers=dict(self.config.get("headers") or {}), transport=self.transport)
+                                headers=dict(self.config.get("headers") or {}), transport=transport)
             client.auth = build_auth(self.auth_config(), self.credentials, clock=self.clock, context=self.context,
                                      post=client.post_form)
             self._client = client
