@@ -46,6 +46,7 @@ from autonomos.aam.connectors.base import (
 )
 from autonomos.aam.connectors.files_formats import ENCODINGS, SCANNERS, FileJob, duck_encoding
 from autonomos.aam.connectors.files_schema import file_fields
+from autonomos.aam.connectors.context import ConnectorContext, RunControl
 from autonomos.aam.connectors.registry import register
 from autonomos.aam.connectors.typing import SyncMode
 from autonomos.engines.duckdb import ephemeral_duckdb
@@ -88,9 +89,12 @@ def _stream_name(path: str) -> str:
 @register
 class FilesConnector(Connector):
     provider = "files"
+    uses_context = True
 
-    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None) -> None:
-        super().__init__(config, credentials)
+    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None, *,
+                 context: ConnectorContext | None = None) -> None:
+        super().__init__(config, credentials, context=context)
+        self.control = context.control if context is not None else RunControl()
         self.max_field_bytes = int(config.get("max_field_bytes", 1024 * 1024))
         self.checkpoint_every = max(1, int(config.get("checkpoint_every", 10_000)))
         self.streams = {s.name: s for s in self._streams()}
@@ -141,7 +145,8 @@ class FilesConnector(Connector):
 
     def _job(self, stream: FileStream, path: str) -> FileJob:
         return FileJob(stream=stream.name, path=path, format=stream.format_of(path), primary_key=stream.primary_key,
-                       delimiter=stream.delimiter, encoding=stream.encoding, max_field_bytes=self.max_field_bytes)
+                       delimiter=stream.delimiter, encoding=stream.encoding, max_field_bytes=self.max_field_bytes,
+                       max_columns=self.control.max_columns)
 
     def check(self) -> CheckResult:
         empty = [s.path for s in self.streams.values() if not s.files()]
@@ -189,6 +194,7 @@ class FilesConnector(Connector):
                 entry = files[path] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "rows_done": offset, "done": False}
                 trailing: list[BadRecord] = []
                 for batch in SCANNERS[source.format_of(path)](conn, self._job(source, path), offset, trailing):
+                    self.control.check()  # between chunks of bounded size: a cancel stops here
                     for message in batch:
                         # A checkpoint every `checkpoint_every` rows; only a record batch is ever cut.
                         while message is not None:
