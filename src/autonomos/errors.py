@@ -8,7 +8,8 @@
     │   ├── NotFound                    the row does not exist for this tenant
     │   ├── Conflict                    the row exists already / is immutable
     │   └── TenantContextMissing        a tenant-scoped call was made without a tenant
-    └── SecretsError                    credentials could not be encrypted or decrypted
+    ├── SecretsError                    credentials could not be encrypted or decrypted
+    └── InvalidInput                    a person's request is malformed or names nothing (CLI exit code 2)
 
 Each area adds its own base below the root as it lands (sync, matching, apply, ...).
 """
@@ -71,3 +72,8 @@ class TenantContextMissing(StoreError):
 
 class SecretsError(AutonomosError):
     """Raised when credentials cannot be encrypted or decrypted with the configured keys."""
+
+
+class InvalidInput(AutonomosError):
+    """Raised when what a person asked for is malformed or names nothing that exists in the
+    place it must (an unknown stream or entity, a filter without ``=``); the CLI exits 2."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from autonomos.cli.common import actor, console, runtime, table
+from autonomos.cli.common import actor, console, parse_json, runtime, table
 from autonomos.dcl.mappings import describe
 from autonomos.services import mappings as mapping_service
 from autonomos.services.tenants import find_tenant
@@ -44,7 +44,7 @@ def mapping_publish(
             if entity is None:
                 raise typer.BadParameter("--fields needs --entity")
             results = [mapping_service.publish_fields(rt, t, connection, stream, entity,
-                                                      json.loads(fields.read_text()), actor=actor())]
+                                                      parse_json(f"@{fields}", "--fields"), actor=actor())]
         else:
             results = mapping_service.publish_reviewed(rt, t, connection, stream, actor=actor())
         for result in results:

@@ -168,7 +168,7 @@ def quarantine_retry(item: int, tenant: str = TENANT,
                      payload: str = typer.Option(None, "--payload", help="Corrected record as JSON or @file.")) -> None:
     """Land a quarantined record again (optionally corrected)."""
     with runtime() as rt:
-        i = quarantine_service.retry_item(rt, resolve_tenant(rt, tenant), item, payload=json_argument(payload),
+        i = quarantine_service.retry_item(rt, resolve_tenant(rt, tenant), item, payload=json_argument(payload, "--payload"),
                                           actor=actor())
         console.print(f"record {i.id}: {i.status}")
 
