@@ -46,7 +46,7 @@ def test_deep_and_non_finite_records_are_quarantined_and_the_rest_lands(rt, host
 
 def test_retry_with_a_non_finite_number_is_refused_not_nulled(rt, hostile):
     tenant, _ = hostile
-    items = [i for i in quarantine.list_items(rt, tenant.id) if i.reason.startswith("non-finite")]
+    items = [i for i in quarantine.list_items(rt, tenant.id).items if i.reason.startswith("non-finite")]
     with pytest.raises(Conflict) as refused:
         quarantine.retry_item(rt, tenant.id, items[0].id, payload={"id": "nan", "x": float("nan")}, actor="test")
     assert "non-finite number" in str(refused.value)

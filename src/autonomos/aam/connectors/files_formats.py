@@ -126,7 +126,7 @@ def csv_source(job: FileJob, count: int, delimiter: str, quote: str = '"') -> st
 def _problem_sql(job: FileJob, columns: dict[str, str]) -> str:
     """SQL naming the first reason a row is bad (an oversized text field, a missing key), or NULL."""
     whens = [
-        f"WHEN strlen(CAST({ident(c)} AS VARCHAR)) > {job.max_field_bytes} THEN 'field ' || {lit(json.dumps(c))} || ' is ' "
+        f"WHEN strlen(CAST({ident(c)} AS VARCHAR)) > {job.max_field_bytes} THEN 'field too large: field ' || {lit(json.dumps(c))} || ' is ' "
         f"|| strlen(CAST({ident(c)} AS VARCHAR)) || ' bytes, over max_field_bytes {job.max_field_bytes}'"
         for c, type_id in columns.items() if type_id in ("varchar", "blob")
     ]
@@ -253,7 +253,7 @@ def oversized_field(job: FileJob, data: dict[str, Any]) -> str | None:
     for key, value in data.items():
         size = len(value.encode("utf-8")) if isinstance(value, str) else len(json.dumps(value))
         if size > job.max_field_bytes:
-            return f"field {json.dumps(key)} is {size} bytes, over max_field_bytes {job.max_field_bytes}"
+            return f"field too large: field {json.dumps(key)} is {size} bytes, over max_field_bytes {job.max_field_bytes}"
     return None
 
 

@@ -32,11 +32,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StreamSpec
+from autonomos.aam.sync import landing_quarantine as quarantine_rows
 from autonomos.aam.sync import landing_sql as sql
-from autonomos.store.tables import Quarantine, StreamState
+from autonomos.store.tables import StreamState
 
-MAX_QUARANTINED_RAW = 64 * 1024
-"""Bytes of an unparsable record kept in quarantine (the reason says when it was cut)."""
+MAX_QUARANTINED_RAW = quarantine_rows.MAX_QUARANTINED_RAW
 
 
 @dataclass
@@ -305,20 +305,10 @@ class Lander:
                 write((batch_id, seq, raw_id, *row))
 
     def _quarantine(self, session: Session, items: list[BadRecord], result: BatchResult) -> None:
-        for item in items:
-            raw = item.raw.encode("utf-8", "surrogateescape") if isinstance(item.raw, str) else item.raw
-            reason = item.reason
-            if raw is not None and len(raw) > MAX_QUARANTINED_RAW:
-                reason = f"{reason} (raw record cut to {MAX_QUARANTINED_RAW} of {len(raw)} bytes)"
-                raw = raw[:MAX_QUARANTINED_RAW]
-            payload = orjson.loads(canonical_json(item.payload)) if item.payload is not None else None
-            session.add(Quarantine(
-                tenant_id=self.tenant_id, connection_id=self.connection_id, stream=self.stream.name,
-                sync_run_id=self.run_id, stage="landing", reason=reason, record_key=item.record_key,
-                payload=payload, raw=raw,
-            ))
-            short = item.reason.split(":", 1)[0]
-            result.reasons[short] = result.reasons.get(short, 0) + 1
+        where = quarantine_rows.Where(self.tenant_id, self.connection_id, self.stream.name, self.run_id,
+                                      self.remember_keys)
+        for reason, n in quarantine_rows.write(session, where, items, canonical_json).items():
+            result.reasons[reason] = result.reasons.get(reason, 0) + n
         result.quarantined += len(items)
         session.flush()
 
