@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from autonomos.cli.common import actor, console, parse_json, runtime, table
+from autonomos.cli.common import actor, console, err_console, parse_json, runtime, table
 from autonomos.dcl.mappings import describe
 from autonomos.services import mappings as mapping_service
 from autonomos.services.tenants import find_tenant
@@ -27,6 +28,8 @@ def _print_result(result: mapping_service.PublishResult) -> None:
     console.print(f"{v.connection}/{v.stream} -> {v.entity}: {state} version {v.version}")
     if result.applied is not None:
         console.print(f"  backfill: {result.applied.counts.as_dict()} ({result.applied.status})")
+    if result.problem:
+        err_console.print(f"[red]error:[/red] {escape(result.problem)}", soft_wrap=True)
 
 
 @mapping_app.command("publish")
@@ -49,6 +52,8 @@ def mapping_publish(
             results = mapping_service.publish_reviewed(rt, t, connection, stream, actor=actor())
         for result in results:
             _print_result(result)
+        if any(r.problem for r in results):
+            raise typer.Exit(1)
 
 
 @mapping_app.command("diff")
