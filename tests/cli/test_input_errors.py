@@ -63,3 +63,14 @@ def test_mistakes_are_one_line_and_exit_code_2(cli, args, words):
 def test_a_known_entity_without_records_is_an_empty_list(cli):
     listed = cli("records", "list", "contact")
     assert listed.exit_code == 0, listed.output
+
+
+@pytest.mark.parametrize(("document", "words"), [
+    ("name: crm\ntables: []\n", ["at least one entity"]),
+    ("name: crm\ntables:\n" + "".join(f"  - name: e{i}\n" for i in range(1_001)), ["1001 entities", "limit of 1000"]),
+    ("- just\n- a list\n", ["an ontology is a mapping"]),
+])
+def test_ontology_imports_are_validated(cli, tmp_path, document, words):
+    path = tmp_path / "ontology.yaml"
+    path.write_text(document)
+    _one_line_error(cli("ontology", "import", str(path)), *words)
