@@ -27,11 +27,28 @@ def document(fields: int) -> dict:
         for e in range(ENTITIES)]}
 
 
+def stand_in_vectors(rt: Runtime, tenant_id: uuid.UUID, count: int) -> None:
+    """Vector items as the embedding drain would write them (same table, same HNSW index), without
+    spending minutes on embedding."""
+    from sqlalchemy import text
+
+    from autonomos.store.maintenance import maintenance_database
+
+    with maintenance_database(rt).session() as session:
+        session.execute(text(
+            "INSERT INTO vector_items (tenant_id, kind, ref_id, model, dimensions, embedding, content_hash) "
+            "SELECT :t, 'canonical_field', 'bench:' || i, 'bench', 384, "
+            "(SELECT array_agg(random())::real[] FROM generate_series(1, 384) WHERE i > 0)::vector, 'x' "
+            "FROM generate_series(1, :n) i"), {"t": tenant_id, "n": count})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fields", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="Print one JSON object last.")
     parser.add_argument("--embed", action="store_true", help="Embed the fields first (vector items to purge too).")
+    parser.add_argument("--vectors", type=int, default=0,
+                        help="Also insert this many stand-in 384-dimension vector items (pgvector) to purge.")
     args = parser.parse_args()
     rt = Runtime(load_settings())
     platform.migrate(rt)
@@ -44,6 +61,8 @@ def main() -> None:
         started = time.perf_counter()
         vectors.drain_outbox(rt, tenant_id=tenant.id)
         embedded = time.perf_counter() - started
+    if args.vectors:
+        stand_in_vectors(rt, tenant.id, args.vectors)
     started = time.perf_counter()
     tenants.delete_tenant(rt, tenant.slug, actor="benchmark")
     deleted = time.perf_counter() - started

@@ -29,3 +29,16 @@ def test_a_dotted_column_is_mapped_by_name_and_nested_paths_still_work(source):
     ])
     assert result.applied.counts.quarantined == 0
     assert source.records("contact")["c1"] == {"id": "c1", "first_name": "Ada", "last_name": "Nested"}
+
+
+def test_fields_differing_only_in_case_map_to_their_own_values(source):
+    source.land({"id": "c1", "email": "lower@x.io", "Email": "UPPER@X.IO"})
+    result = source.publish("contact", [
+        {"source_field": "id", "canonical_field": "id"},
+        {"source_field": "email", "canonical_field": "email"},
+        {"source_field": "Email", "canonical_field": "first_name"},
+    ])
+    assert result.applied.counts.quarantined == 0
+    assert source.records("contact")["c1"] == {"id": "c1", "email": "lower@x.io", "first_name": "UPPER@X.IO"}
+    profile = profile_records([{"email": "a", "Email": "B"}])
+    assert {f["path"]: f["top_values"][0]["value"] for f in profile["fields"]} == {"email": "a", "Email": "B"}

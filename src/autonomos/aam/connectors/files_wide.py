@@ -82,36 +82,20 @@ def _kind(value: str, candidates: list[str]) -> list[str]:
     for kind in candidates:
         if kind == "integer" and _INTEGER.fullmatch(value):
             keep.append(kind)
-        elif kind == "number" and _NUMBER.fullmatch(value) and _is_float(value):
+        elif kind == "number" and _NUMBER.fullmatch(value) and _parses(float, value):
             keep.append(kind)
         elif kind == "boolean" and value.lower() in ("true", "false"):
             keep.append(kind)
-        elif kind == "date" and _DATE.fullmatch(value) and _is_date(value):
+        elif kind == "date" and _DATE.fullmatch(value) and _parses(dt.date.fromisoformat, value):
             keep.append(kind)
-        elif kind == "datetime" and _DATETIME.match(value) and _is_datetime(value):
+        elif kind == "datetime" and _DATETIME.match(value) and _parses(dt.datetime.fromisoformat, value):
             keep.append(kind)
     return keep
 
 
-def _is_float(value: str) -> bool:
+def _parses(parse, value: str) -> bool:
     try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date(value: str) -> bool:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_datetime(value: str) -> bool:
-    try:
-        dt.datetime.fromisoformat(value)
+        parse(value)
     except ValueError:
         return False
     return True
