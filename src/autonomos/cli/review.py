@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import typer
 
-from pathlib import Path
 
 from rich.markup import escape
 
