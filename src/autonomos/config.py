@@ -105,6 +105,18 @@ class Settings(BaseSettings):
         validation_alias="AOS_RETRY_BACKOFF_S",
         description="First wait before a failed run (sync or apply) is tried again; it doubles per failure, up to 10 min.",
     )
+    sync_max_run_s: float = Field(
+        default=6 * 3600,
+        ge=0,
+        validation_alias="AOS_SYNC_MAX_RUN_S",
+        description="Seconds one attempt of a sync run may take; past it the run fails with that reason (0: no limit).",
+    )
+    max_columns: int = Field(
+        default=10_000,
+        gt=0,
+        validation_alias="AOS_MAX_COLUMNS",
+        description="Most columns (fields) a source row may have; a wider file or record is quarantined with that reason.",
+    )
     worker_upkeep_s: float = Field(
         default=10.0,
         gt=0,

@@ -9,7 +9,8 @@
     │   ├── Conflict                    the row exists already / is immutable
     │   └── TenantContextMissing        a tenant-scoped call was made without a tenant
     ├── SecretsError                    credentials could not be encrypted or decrypted
-    └── StageError                      a stage (sync, apply, ...) failed on a run; transient as its cause
+    ├── StageError                      a stage (sync, apply, ...) failed on a run; transient as its cause
+    └── InvalidInput                    a person's request is malformed or names nothing (CLI exit code 2)
 
 Each area adds its own base below the root (``SyncError``, ``ApplyError``, ``MappingError``...).
 Every exception class of the package derives from ``AutonomosError`` (a guardrail test checks it).
@@ -124,3 +125,8 @@ class StageError(AutonomosError):
         error = cls(message, **context)
         error.transient = is_transient(cause)
         return error
+
+
+class InvalidInput(AutonomosError):
+    """Raised when what a person asked for is malformed or names nothing that exists in the
+    place it must (an unknown stream or entity, a filter without ``=``); the CLI exits 2."""

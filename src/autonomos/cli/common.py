@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import json
+import math
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,7 +19,7 @@ from rich.text import Text
 
 from autonomos import logs
 from autonomos.config import load_settings
-from autonomos.errors import AutonomosError
+from autonomos.errors import AutonomosError, InvalidInput
 from autonomos.runtime import Runtime
 
 console = Console()
@@ -37,6 +42,8 @@ def runtime() -> Iterator[Runtime]:
     rt = Runtime(settings)
     try:
         yield rt
+    except InvalidInput as exc:
+        bad_input(str(exc))
     except AutonomosError as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -69,15 +76,69 @@ def resolve_tenant(rt: Runtime, slug_or_id: str):
     return find_tenant(rt, slug_or_id).id
 
 
-def json_argument(value: str | None) -> dict | None:
-    """A JSON object given inline or as ``@path/to/file.json``."""
-    import json
-    from pathlib import Path
+def bad_input(message: str) -> NoReturn:
+    """A person's mistake: one line naming it, exit code 2 (as for a bad option), no traceback."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(2)
 
+
+MAX_JSON_DEPTH = 64
+"""Nesting a JSON argument may have (records and transforms are far shallower)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(value: str, what: str) -> Any:
+    """JSON given inline or as ``@path/to/file.json``; strict: no NaN or Infinity, no number
+    out of range, at most ``MAX_JSON_DEPTH`` levels. A mistake exits with one line naming it."""
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text()
+        except OSError as exc:
+            bad_input(f"{what}: cannot read {value[1:]}: {exc.strerror or exc}")
+    try:
+        parsed = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except RecursionError:
+        bad_input(f"{what}: JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+    except ValueError as exc:
+        bad_input(f"{what}: not valid JSON: {str(exc).splitlines()[0]}")
+    if _depth(parsed) > MAX_JSON_DEPTH:
+        bad_input(f"{what}: JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+    return parsed
+
+
+def json_argument(value: str | None, what: str = "argument") -> dict | None:
+    """A JSON object given inline or as ``@path/to/file.json`` (see ``parse_json``)."""
     if value is None:
         return None
-    text = Path(value[1:]).read_text() if value.startswith("@") else value
-    parsed = json.loads(text)
+    parsed = parse_json(value, what)
     if not isinstance(parsed, dict):
-        raise typer.BadParameter("expected a JSON object")
+        bad_input(f"{what}: expected a JSON object, got {type(parsed).__name__}")
     return parsed
+
+
+def uuid_argument(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        bad_input(f"{what}: {value!r} is not an id (a UUID such as 0b6f3c1e-...)")

@@ -24,7 +24,8 @@ def create(name: str, provider: str = typer.Option(..., "--provider", "-p"), ten
     """Create a connection."""
     with runtime() as rt:
         info = service.create_connection(rt, resolve_tenant(rt, tenant), provider=provider, name=name,
-                                         config=json_argument(config) or {}, credentials=json_argument(credentials),
+                                         config=json_argument(config, "--config") or {},
+                                         credentials=json_argument(credentials, "--credentials"),
                                          schedule=schedule, actor=actor())
         console.print(f"created connection {info.name} ({info.id})")
 
@@ -68,8 +69,8 @@ def update(name: str, tenant: str = TENANT,
     with runtime() as rt:
         tenant_id = resolve_tenant(rt, tenant)
         if credentials is not None:
-            service.set_credentials(rt, tenant_id, name, json_argument(credentials), actor=actor())
-        info = service.update_connection(rt, tenant_id, name, config=json_argument(config), schedule=schedule,
+            service.set_credentials(rt, tenant_id, name, json_argument(credentials, "--credentials"), actor=actor())
+        info = service.update_connection(rt, tenant_id, name, config=json_argument(config, "--config"), schedule=schedule,
                                          clear_schedule=no_schedule, status=status, actor=actor())
         console.print(f"updated connection {info.name}")
 

@@ -71,8 +71,10 @@ def demo() -> None:
         console.print(table("engines", ["check", "status", "detail", "fix"],
                             [[k.name, STATUS_STYLE[k.status], k.detail, k.fix] for k in report.checks]))
         console.print(table("counts per stage", ["stage", "count"], [[k, v] for k, v in report.stages.items()]))
-        console.print(table("mapping decisions", ["source", "field", "tier", "status", "best candidate", "score"], [
-            [f"{d['connection']}/{d['stream']}", d["source_field"], d["tier"], d["status"], d["target"],
+        console.print(table("mapping decisions", ["source", "field", "tier", "status", "chosen field",
+                                                  "best candidate", "score"], [
+            [f"{d['connection']}/{d['stream']}", d["source_field"], d["tier"], d["status"], d["chosen"] or "-",
+             d["target"],
              f"{d['score']:.2f}" if d["score"] is not None else ""] for d in report.decisions]))
         console.print(table("quarantined records", ["stage", "stream", "key", "reason"],
                             [[q["stage"], q["stream"], q["record_key"], q["reason"]] for q in report.quarantined]))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from autonomos.cli.common import actor, console, runtime, table
+from autonomos.cli.common import actor, console, err_console, parse_json, runtime, table
 from autonomos.dcl.mappings import describe
 from autonomos.services import mappings as mapping_service
 from autonomos.services.tenants import find_tenant
@@ -28,6 +28,8 @@ def _print_result(result: mapping_service.PublishResult) -> None:
     if result.applied is not None:
         what = "backfill" if result.created else "unfinished backfill resumed"
         console.print(f"  {what}: {result.applied.counts.as_dict()} ({result.applied.status})")
+    if result.problem:
+        err_console.print(f"[red]error:[/red] {escape(result.problem)}", soft_wrap=True)
 
 
 @mapping_app.command("publish")
@@ -45,11 +47,13 @@ def mapping_publish(
             if entity is None:
                 raise typer.BadParameter("--fields needs --entity")
             results = [mapping_service.publish_fields(rt, t, connection, stream, entity,
-                                                      json.loads(fields.read_text()), actor=actor())]
+                                                      parse_json(f"@{fields}", "--fields"), actor=actor())]
         else:
             results = mapping_service.publish_reviewed(rt, t, connection, stream, actor=actor())
         for result in results:
             _print_result(result)
+        if any(r.problem for r in results):
+            raise typer.Exit(1)
 
 
 @mapping_app.command("diff")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import typer
 
-from autonomos.cli.common import console, runtime, table
+from autonomos.cli.common import bad_input, console, runtime, table, uuid_argument
 from autonomos.services import records as record_service
 from autonomos.services.tenants import find_tenant
 
@@ -39,6 +38,9 @@ def records_list(
     limit: int = typer.Option(50, "--limit"),
 ) -> None:
     """Current records of an entity."""
+    malformed = [w for w in where if "=" not in w or not w.split("=", 1)[0].strip()]
+    if malformed:
+        bad_input(f"--where {malformed[0]!r}: expected field=value")
     filters = dict(w.split("=", 1) for w in where)
     with runtime() as rt:
         rows = record_service.list_records(rt, find_tenant(rt, tenant).id, entity, connection=connection,
@@ -51,7 +53,7 @@ def records_list(
 def records_show(record: str = typer.Argument(..., help="Canonical record id."), tenant: str = TENANT) -> None:
     """One record: data, change history, and the unified view with the source of each value."""
     with runtime() as rt:
-        found = record_service.show_record(rt, find_tenant(rt, tenant).id, uuid.UUID(record))
+        found = record_service.show_record(rt, find_tenant(rt, tenant).id, uuid_argument(record, "record"))
     view = found.pop("unified")
     console.print_json(json.dumps(found, default=str))
     console.print(table(f"unified {view.entity} ({len(view.members)} records)", ["field", "value", "from"], [

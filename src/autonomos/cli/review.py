@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import typer
 
-from pathlib import Path
 
 from rich.markup import escape
 
-from autonomos.cli.common import actor, console, runtime, table
+from autonomos.cli.common import actor, console, parse_json, runtime, table, uuid_argument
 from autonomos.dcl.mappings import describe
 from autonomos.dcl.mappings.review import split_targets
 from autonomos.services import review as review_service
@@ -79,7 +77,7 @@ def review_show(proposal: str = PROPOSAL, tenant: str = TENANT) -> None:
     """One proposal with its evidence: signals per candidate, nearest approved and rejected examples,
     profile, samples, reviews."""
     with runtime() as rt:
-        p = review_service.show(rt, find_tenant(rt, tenant).id, uuid.UUID(proposal))
+        p = review_service.show(rt, find_tenant(rt, tenant).id, uuid_argument(proposal, "proposal"))
     e = p.evidence
     console.print(f"{p.stream}.{p.source_field}: tier {p.decision}, status {p.status}"
                   + (f", table assigned to {e['entity']}" if e.get("entity") else ""))
@@ -121,7 +119,7 @@ def _review_target(source_field: str, r: dict) -> str:
 
 def _decide(action: str, proposal: str, tenant: str, **options) -> None:
     with runtime() as rt:
-        p = review_service.review(rt, find_tenant(rt, tenant).id, uuid.UUID(proposal), action, actor=actor(),
+        p = review_service.review(rt, find_tenant(rt, tenant).id, uuid_argument(proposal, "proposal"), action, actor=actor(),
                                   **options)
         latest = [r for r in p.reviews if r["at"] == p.reviews[-1]["at"]] if p.reviews else []
         targets = ", ".join(f"{r['entity']}.{r['field']}" for r in latest if r["field"])
@@ -150,10 +148,7 @@ def review_reject(
 def _steps(transform: str | None):
     if transform is None:
         return None
-    try:
-        return json.loads(Path(transform[1:]).read_text() if transform.startswith("@") else transform)
-    except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"--transform: {exc}") from exc
+    return parse_json(transform, "--transform")
 
 
 @review_app.command("edit")

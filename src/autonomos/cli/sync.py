@@ -162,13 +162,19 @@ def scheduler(once: bool = typer.Option(False, "--once", help="One tick, then ex
 
 @quarantine_app.command("list")
 def quarantine_list(tenant: str = TENANT, stream: str = typer.Option(None, "--stream"),
-                    all_: bool = typer.Option(False, "--all", help="Include resolved records.")) -> None:
-    """Quarantined records with their reasons."""
+                    all_: bool = typer.Option(False, "--all", help="Include resolved records."),
+                    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Items per page."),
+                    cursor: int = typer.Option(None, "--cursor", help="The cursor the previous page printed.")) -> None:
+    """Quarantined records with their reasons, newest first, a page at a time."""
     with runtime() as rt:
-        items = quarantine_service.list_items(rt, resolve_tenant(rt, tenant), status=None if all_ else "open",
-                                              stream=stream)
-        console.print(table("quarantine", ["id", "stream", "stage", "reason", "key", "status"],
-                            [[i.id, i.stream, i.stage, i.reason, i.record_key or "-", i.status] for i in items]))
+        page = quarantine_service.list_items(rt, resolve_tenant(rt, tenant), status=None if all_ else "open",
+                                             stream=stream, limit=limit, cursor=cursor)
+        console.print(table("quarantine", ["id", "stream", "stage", "reason", "key", "seen", "status"],
+                            [[i.id, i.stream, i.stage, i.reason, i.record_key or "-", i.occurrences, i.status]
+                             for i in page.items]))
+        which = "" if all_ else "open "
+        more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor is not None else ""
+        console.print(f"{page.total} {which}item(s), {len(page.items)} shown{more}")
 
 
 @quarantine_app.command("show")
@@ -186,7 +192,7 @@ def quarantine_retry(item: int, tenant: str = TENANT,
                      payload: str = typer.Option(None, "--payload", help="Corrected record as JSON or @file.")) -> None:
     """Land a quarantined record again (optionally corrected)."""
     with runtime() as rt:
-        i = quarantine_service.retry_item(rt, resolve_tenant(rt, tenant), item, payload=json_argument(payload),
+        i = quarantine_service.retry_item(rt, resolve_tenant(rt, tenant), item, payload=json_argument(payload, "--payload"),
                                           actor=actor())
         console.print(f"record {i.id}: {i.status}")
 

@@ -143,15 +143,25 @@ def run_demo(rt: Runtime) -> DemoReport:
         run_worker(rt, burst=True)
         review.propose_stream(rt, tenant.id, name, stream, actor=ACTOR)
         _review(rt, tenant.id, name, stream)
-        mappings.publish_reviewed(rt, tenant.id, name, stream, actor=ACTOR)
-        report.decisions += [{"connection": name, "stream": stream, "source_field": p.source_field,
-                              "tier": p.decision, "status": p.status,
-                              "target": f"{p.candidates[0]['entity']}.{p.candidates[0]['field']}" if p.candidates
-                              else "", "score": p.top_score}
-                             for p in review.list_queue(rt, tenant.id, connection=name, stream=stream, status=None)]
+        published = mappings.publish_reviewed(rt, tenant.id, name, stream, actor=ACTOR)
+        report.decisions += _decisions(rt, tenant.id, name, stream, published)
     report.unified = records.unified_records(rt, tenant.id, "account", limit=3)
     _summarise(rt, tenant.id, report)
     return report
+
+
+def _decisions(rt: Runtime, tenant_id, connection: str, stream: str, published) -> list[dict[str, Any]]:
+    """Each proposal with the field a person chose (from the published version, so an edit shows
+    what was chosen, not the matcher's top candidate) and the matcher's best candidate."""
+    chosen: dict[str, list[str]] = {}
+    for result in published:
+        for f in result.version.fields:
+            chosen.setdefault(f["source_field"], []).append(f"{result.version.entity}.{f['canonical_field']}")
+    return [{"connection": connection, "stream": stream, "source_field": p.source_field, "tier": p.decision,
+             "status": p.status, "chosen": ", ".join(chosen.get(p.source_field, [])) if p.status == "accepted" else "",
+             "target": f"{p.candidates[0]['entity']}.{p.candidates[0]['field']}" if p.candidates else "",
+             "score": p.top_score}
+            for p in review.list_queue(rt, tenant_id, connection=connection, stream=stream, status=None)]
 
 
 def _summarise(rt: Runtime, tenant_id, report: DemoReport) -> None:

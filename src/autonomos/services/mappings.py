@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from autonomos.dcl.apply import ApplyReport
 from autonomos.dcl.mappings import review as queue
 from autonomos.dcl.mappings import versions
+from autonomos.dcl.mappings.confusables import confusable_twins, describe_twin, odd_characters
+from autonomos.dcl.mappings.transforms import normalise_steps
 from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.vectors.outbox import enqueue_mapping_examples
 from autonomos.errors import NotFound
@@ -23,7 +25,9 @@ from autonomos.services import audit
 from autonomos.services.apply import apply_and_resolve, resume_backfill
 from autonomos.services.ontology import ontology_version
 from autonomos.runtime import Runtime
-from autonomos.store.tables import Connection, Mapping, MappingVersion
+from autonomos.store.tables import Connection, Mapping, MappingProposal, MappingVersion, Quarantine
+
+TOP_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class PublishResult:
     version: VersionInfo
     created: bool
     applied: ApplyReport | None
+    problem: str | None = None
+    """Set when the backfill quarantined every record it read: what went wrong, top reasons first."""
 
 
 def _info(row: MappingVersion, mapping: Mapping, connection: str) -> VersionInfo:
@@ -58,6 +64,7 @@ def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
     ontology = ontology_version(rt, tenant_id)
     with rt.db.tenant(tenant_id) as session:
         connection_id = queue.connection_id(session, tenant_id, connection)
+        _refuse_confusable(session, tenant_id, connection_id, stream, fields)
         mapping = versions.lock_mapping(session, tenant_id, connection_id, stream, entity)
         before = versions.current_version(session, tenant_id, mapping.id)
         row, created = versions.publish(session, tenant_id, mapping, ontology.version_id, fields, actor=actor,
@@ -75,7 +82,47 @@ def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
         report = apply_and_resolve(rt, tenant_id, row.id, trigger="rollback" if rollback_of else "publish")
     elif apply:  # unchanged: a backfill that never finished (killed, failed, abandoned) continues
         report = resume_backfill(rt, tenant_id, row.id)
-    return PublishResult(info, created, report)
+    return PublishResult(info, created, report, _backfill_problem(rt, tenant_id, connection_id, info, report))
+
+
+def _source_names(fields: list[dict]) -> list[str]:
+    names = [f.get("source_field", "") for f in fields]
+    for f in fields:
+        for step in normalise_steps(f.get("transform")):
+            names.extend(step.get("with", []))
+    return names
+
+
+def _refuse_confusable(session, tenant_id: uuid.UUID, connection_id: uuid.UUID, stream: str, fields: list[dict]) -> None:
+    """A version may not map a field whose name only invisible or look-alike characters tell
+    apart from another field of the stream: a person could not see which one was meant."""
+    known = session.scalars(select(MappingProposal.source_field).distinct().where(
+        MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection_id,
+        MappingProposal.stream == stream)).all()
+    mapped = _source_names(fields)
+    twins = confusable_twins([*mapped, *known])
+    for name in mapped:
+        if name in twins and odd_characters(name):
+            raise MappingError(f"source field {describe_twin(name, twins[name])}; rename it at the source, "
+                               "or map the field without the odd characters", stream=stream)
+
+
+def _backfill_problem(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, info: VersionInfo,
+                      report: ApplyReport | None) -> str | None:
+    """When the backfill quarantined every record it read, say so with the most frequent reasons."""
+    if report is None or not report.counts.read or report.counts.quarantined < report.counts.read:
+        return None
+    cause = func.split_part(Quarantine.reason, " value ", 1)
+    with rt.db.tenant(tenant_id) as session:
+        top = session.execute(
+            select(cause, func.count()).where(
+                Quarantine.tenant_id == tenant_id, Quarantine.connection_id == connection_id,
+                Quarantine.stream == info.stream, Quarantine.stage == "apply", Quarantine.status == "open",
+                Quarantine.reason.like(f"% (mapping version {info.version})"))
+            .group_by(cause).order_by(func.count().desc(), cause).limit(TOP_REASONS)).all()
+    reasons = "; ".join(f"{reason.removesuffix(f' (mapping version {info.version})')} ({n})" for reason, n in top)
+    return (f"the backfill of version {info.version} quarantined every record it read "
+            f"({report.counts.quarantined} of {report.counts.read}); top reasons: {reasons or 'none recorded'}")
 
 
 def publish_reviewed(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, *, actor: str,

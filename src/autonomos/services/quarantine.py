@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from autonomos.aam.connectors.base import RecordMessage
-from autonomos.aam.sync.landing import Lander
+from autonomos.aam.sync.landing import Lander, canonical_json, record_key
 from autonomos.errors import Conflict, NotFound
 from autonomos.services import audit
 from autonomos.services.connections import open_connector
@@ -33,24 +33,49 @@ class QuarantineItem:
     raw_preview: str | None
     raw_size: int
     status: str
+    occurrences: int = 1
+    """How many times syncs read this same bad row (one item, not one per sync)."""
+    created_at: str | None = None
+    last_seen_at: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinePage:
+    """Newest first; ``next_cursor`` is None on the last page."""
+
+    items: list[QuarantineItem]
+    total: int
+    next_cursor: int | None
 
 
 def _item(row: Quarantine) -> QuarantineItem:
     raw = bytes(row.raw) if row.raw is not None else None
     preview = raw[:200].decode("utf-8", "replace") if raw is not None else None
     return QuarantineItem(row.id, str(row.connection_id) if row.connection_id else None, row.stream, row.stage,
-                          row.reason, row.record_key, row.payload, preview, len(raw or b""), row.status)
+                          row.reason, row.record_key, row.payload, preview, len(raw or b""), row.status,
+                          row.occurrences, _iso(row.created_at), _iso(row.last_seen_at))
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def list_items(rt: Runtime, tenant_id: uuid.UUID, *, status: str | None = "open", stream: str | None = None,
-               limit: int = 50) -> list[QuarantineItem]:
-    query = select(Quarantine).where(Quarantine.tenant_id == tenant_id).order_by(Quarantine.id).limit(limit)
+               limit: int = 50, cursor: int | None = None) -> QuarantinePage:
+    """A page of items, newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    filters = [Quarantine.tenant_id == tenant_id]
     if status:
-        query = query.where(Quarantine.status == status)
+        filters.append(Quarantine.status == status)
     if stream:
-        query = query.where(Quarantine.stream == stream)
+        filters.append(Quarantine.stream == stream)
     with rt.db.tenant(tenant_id) as session:
-        return [_item(r) for r in session.scalars(query)]
+        total = session.scalar(select(func.count()).select_from(Quarantine).where(*filters))
+        query = select(Quarantine).where(*filters).order_by(Quarantine.id.desc()).limit(limit + 1)
+        if cursor is not None:
+            query = query.where(Quarantine.id < cursor)
+        rows = list(session.scalars(query))
+    items = [_item(r) for r in rows[:limit]]
+    return QuarantinePage(items, total or 0, items[-1].id if len(rows) > limit else None)
 
 
 def summary(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, int]:
@@ -96,6 +121,7 @@ def retry_item(rt: Runtime, tenant_id: uuid.UUID, item_id: int, *, payload: dict
         if result.quarantined:
             raise Conflict("the record still cannot be landed", item=item_id, reasons=sorted(result.reasons))
         row.status = "resolved"
+        row.record_key = row.record_key or record_key(stream, record, canonical_json(record))
         row.resolved_at = func.now()
         audit.record(session, tenant_id, actor=actor, action="quarantine.retry", target_type="quarantine",
                      target_id=item_id, before={"reason": item.reason}, after={"status": "resolved"})

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
 from autonomos.dcl.mappings.review import connection_id
-from autonomos.errors import NotFound
+from autonomos.errors import InvalidInput, NotFound
 from autonomos.runtime import Runtime
-from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog, Connection, Tenant
+from autonomos.store.tables import (CanonicalEvent, CanonicalRecord, CanonicalSchemaVersion, ChangeLog, Connection,
+                                     DefaultOntology, Mapping, Tenant)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,21 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
             query = query.where(CanonicalRecord.data[name].astext == value)
         if not include_deleted:
             query = query.where(CanonicalRecord.is_deleted.is_(False))
-        return [_record(r, name) for r, name in session.execute(query)]
+        found = [_record(r, name) for r, name in session.execute(query)]
+        if not found and not _entity_known(session, tenant_id, entity):
+            raise InvalidInput(f"no such entity {entity!r}: no ontology or mapping of this tenant names it")
+        return found
+
+
+def _entity_known(session: Session, tenant_id: uuid.UUID, entity: str) -> bool:
+    """Whether an ontology version or a mapping of the tenant names ``entity`` (an empty list
+    of records then means "none yet", not a typo)."""
+    named = select(CanonicalSchemaVersion.id).where(
+        CanonicalSchemaVersion.tenant_id == tenant_id,
+        CanonicalSchemaVersion.content["tables"].contains([{"name": entity}]))
+    mapped = select(Mapping.id).where(Mapping.tenant_id == tenant_id, Mapping.canonical_entity == entity)
+    default = select(DefaultOntology.id).where(DefaultOntology.content["tables"].contains([{"name": entity}]))
+    return any(session.scalar(select(q.exists())) for q in (named, mapped, default))
 
 
 def _record(r: CanonicalRecord, connection: str) -> dict[str, Any]:

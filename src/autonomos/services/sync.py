@@ -15,9 +15,9 @@ from autonomos.aam.connectors.typing import SyncMode
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.aam.sync.typing import ACTIVE_STATUSES
-from autonomos.errors import Conflict, NotFound
+from autonomos.errors import Conflict, InvalidInput, NotFound
 from autonomos.services import audit
-from autonomos.services.connections import get_connection
+from autonomos.services.connections import get_connection, open_connector
 from autonomos.runtime import Runtime
 from autonomos.store.tables import StreamState, SyncRun
 
@@ -32,6 +32,8 @@ def start_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, streams: l
                full: bool = False, actor: str) -> StartedSync:
     """Create a pending run (or return the connection's active one) and enqueue it."""
     info = get_connection(rt, tenant_id, connection)
+    if streams:
+        _check_streams(rt, tenant_id, info.name, streams)
     mode: SyncMode = "full" if full else "incremental"
     with rt.db.tenant(tenant_id) as session:
         run, created = runs.create_or_get_active(session, tenant_id, uuid.UUID(info.id), streams or [], mode)
@@ -41,6 +43,19 @@ def start_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, streams: l
     if run.status == "pending":
         enqueue_run(rt, tenant_id, run.id)
     return StartedSync(run, created)
+
+
+def _check_streams(rt: Runtime, tenant_id: uuid.UUID, connection: str, streams: list[str]) -> None:
+    """Refuse stream names the connection does not have (a typo would otherwise sync nothing)."""
+    connector = open_connector(rt, tenant_id, connection)
+    try:
+        known = [s.name for s in connector.discover()]
+    finally:
+        connector.close()
+    unknown = [s for s in streams if s not in known]
+    if unknown:
+        raise InvalidInput(f"no such stream {', '.join(map(repr, unknown))} in connection {connection!r}; "
+                           f"it has {', '.join(known) or 'none'}")
 
 
 def get_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> runs.RunInfo:

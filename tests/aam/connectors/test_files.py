@@ -78,7 +78,7 @@ def test_ndjson_bad_lines_are_bad_records_and_types_are_native(tmp_path):
     spec, records, bad, _ = run({"path": str(path), "primary_key": ["id"]})
     assert [r.data for r in records] == [{"id": 1, "n": 1.5, "ok": True}, {"id": 2, "n": 2, "ok": False}]
     assert sorted(b.reason.split(":")[0] for b in bad) == [
-        "JSON line is a list, not an object", "NDJSON line 5", "invalid JSON line"]
+        "JSON line is a list, not an object", "NDJSON invalid encoding", "invalid JSON line"]
     assert {f.name: f.type for f in spec.fields}["ok"] == "boolean"
 
 

@@ -11,11 +11,47 @@ environments). ``services.connections.connector_context`` builds it; connectors 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import redis
+
+from autonomos.errors import AutonomosError
+
+
+DEFAULT_MAX_COLUMNS = 10_000
+
+
+class ReadStopped(AutonomosError):
+    """Raised inside ``read`` when the run asked the connector to stop (``control`` says why:
+    ``cancel``, ``pause``, ``lost`` or ``timeout``)."""
+
+    def __init__(self, control: str) -> None:
+        super().__init__(f"read stopped: {control}")
+        self.control = control
+
+
+class RunControl:
+    """What the sync engine tells a connector while it reads: whether to stop, and its limits.
+
+    The engine installs ``should_stop`` (None, or why to stop) when it starts a run; a
+    connector calls ``check()`` between bounded chunks of work, even inside one file, so a
+    cancel or an exhausted time budget takes effect without waiting for a batch to land.
+    """
+
+    def __init__(self) -> None:
+        self.should_stop: Callable[[], str | None] = lambda: None
+        self.max_columns = DEFAULT_MAX_COLUMNS
+
+    def install(self, should_stop: Callable[[], str | None], *, max_columns: int) -> None:
+        self.should_stop = should_stop
+        self.max_columns = max_columns
+
+    def check(self) -> None:
+        control = self.should_stop()
+        if control:
+            raise ReadStopped(control)
 
 
 class SecretBox(Protocol):
@@ -37,6 +73,8 @@ class ConnectorContext:
     """Replace the connection's stored (encrypted) credentials, e.g. with a rotated refresh token."""
     box: SecretBox
     data_dir: Path
+    control: RunControl = field(default_factory=RunControl)
+    """Set by the sync engine for the run (see ``RunControl``)."""
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)

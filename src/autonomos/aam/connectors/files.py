@@ -51,6 +51,7 @@ from autonomos.aam.connectors.base import (
 )
 from autonomos.aam.connectors.files_formats import ENCODINGS, SCANNERS, FileJob, duck_encoding
 from autonomos.aam.connectors.files_schema import file_fields
+from autonomos.aam.connectors.context import ConnectorContext, RunControl
 from autonomos.aam.connectors.registry import register
 from autonomos.aam.connectors.sandbox import SourceRefused
 from autonomos.aam.connectors.typing import SyncMode
@@ -94,9 +95,12 @@ def _stream_name(path: str) -> str:
 @register
 class FilesConnector(Connector):
     provider = "files"
+    uses_context = True
 
-    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None) -> None:
-        super().__init__(config, credentials)
+    def __init__(self, config: dict[str, Any], credentials: dict[str, Any] | None = None, *,
+                 context: ConnectorContext | None = None) -> None:
+        super().__init__(config, credentials, context=context)
+        self.control = context.control if context is not None else RunControl()
         self.max_field_bytes = int(config.get("max_field_bytes", 1024 * 1024))
         self.checkpoint_every = max(1, int(config.get("checkpoint_every", 10_000)))
         self.streams = {s.name: s for s in self._streams()}
@@ -147,7 +151,8 @@ class FilesConnector(Connector):
 
     def _job(self, stream: FileStream, path: str) -> FileJob:
         return FileJob(stream=stream.name, path=path, format=stream.format_of(path), primary_key=stream.primary_key,
-                       delimiter=stream.delimiter, encoding=stream.encoding, max_field_bytes=self.max_field_bytes)
+                       delimiter=stream.delimiter, encoding=stream.encoding, max_field_bytes=self.max_field_bytes,
+                       max_columns=self.control.max_columns)
 
     def check_sandbox(self) -> None:
         if self.sandbox is not None:
@@ -223,6 +228,7 @@ class FilesConnector(Connector):
                 entry = files[path] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "rows_done": offset, "done": False}
                 trailing: list[BadRecord] = []
                 for batch in SCANNERS[source.format_of(path)](conn, self._job(source, real), offset, trailing):
+                    self.control.check()  # between chunks of bounded size: a cancel stops here
                     for message in batch:
                         # A checkpoint every `checkpoint_every` rows; only a record batch is ever cut.
                         while message is not None:

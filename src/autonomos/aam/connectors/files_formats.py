@@ -25,6 +25,10 @@ from autonomos.aam.connectors.values import Converter, row_builder, to_jsonable
 
 RAW_LIMIT = 64 * 1024
 BATCH_ROWS = 10_000
+CHUNK_CELLS = 200_000
+"""A fetch holds at most this many values (rows x columns), so a wide file's rows come in small
+chunks and the reader can stop between any two of them."""
+DEFAULT_MAX_COLUMNS = 10_000
 PROBLEM = "__aos_problem"
 NATIVE_IDS = {"varchar", "bigint", "integer", "smallint", "tinyint", "double", "float", "boolean"}
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
@@ -43,6 +47,18 @@ class FileJob:
     delimiter: str | None = None
     encoding: str = "utf-8"
     max_field_bytes: int = 1024 * 1024
+    max_columns: int = DEFAULT_MAX_COLUMNS
+
+
+def chunk_rows(columns: int) -> int:
+    """Rows per fetch for a relation this wide (see ``CHUNK_CELLS``)."""
+    return max(1, min(BATCH_ROWS, CHUNK_CELLS // max(1, columns)))
+
+
+def col(index: int) -> str:
+    """A CSV column by position: DuckDB folds identifiers case-insensitively, so ``Email`` and
+    ``email`` could not both be addressed by name; the header's names only become JSON keys."""
+    return f"c{index}"
 
 
 def lit(text: str) -> str:
@@ -79,19 +95,26 @@ def duck_encoding(encoding: str) -> str:
 def csv_header(job: FileJob) -> tuple[list[str], str]:
     """Column names from the first line (deduplicated, blanks named) and the delimiter."""
     with open(job.path, encoding=job.encoding, errors="replace", newline="") as handle:
-        first = handle.readline(RAW_LIMIT)
+        first = handle.readline(max(4 * job.max_field_bytes, 16 * 1024 * 1024))
     delimiter = job.delimiter or max(",;\t|", key=first.count)
     names: list[str] = []
+    seen: set[str] = set()
     for index, name in enumerate(next(csv.reader([first], delimiter=delimiter), [])):
         name = name.strip() or f"column{index + 1}"
-        while name in names:
+        while name in seen:
             name += "_"
+        seen.add(name)
         names.append(name)
     return names, delimiter
 
 
-def csv_source(job: FileJob, columns: list[str], delimiter: str, quote: str = '"') -> str:
-    struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+def too_wide(job: FileJob, columns: int, what: str, raw: bytes | str | None = None) -> BadRecord:
+    return bad(job, f"{what} has {columns} columns, over the limit of {job.max_columns} (AOS_MAX_COLUMNS)", raw=raw)
+
+
+def csv_source(job: FileJob, count: int, delimiter: str, quote: str = '"') -> str:
+    """``read_csv`` of ``count`` VARCHAR columns named by position (``col``)."""
+    struct = "{" + ", ".join(f"{lit(col(i))}: 'VARCHAR'" for i in range(count)) + "}"
     max_line = max(4 * job.max_field_bytes, 16 * 1024 * 1024)
     return (
         f"read_csv({lit(job.path)}, auto_detect=false, header={str(quote != '').lower()}, columns={struct}, "
@@ -103,7 +126,7 @@ def csv_source(job: FileJob, columns: list[str], delimiter: str, quote: str = '"
 def _problem_sql(job: FileJob, columns: dict[str, str]) -> str:
     """SQL naming the first reason a row is bad (an oversized text field, a missing key), or NULL."""
     whens = [
-        f"WHEN strlen(CAST({ident(c)} AS VARCHAR)) > {job.max_field_bytes} THEN 'field ' || {lit(json.dumps(c))} || ' is ' "
+        f"WHEN strlen(CAST({ident(c)} AS VARCHAR)) > {job.max_field_bytes} THEN 'field too large: field ' || {lit(json.dumps(c))} || ' is ' "
         f"|| strlen(CAST({ident(c)} AS VARCHAR)) || ' bytes, over max_field_bytes {job.max_field_bytes}'"
         for c, type_id in columns.items() if type_id in ("varchar", "blob")
     ]
@@ -120,7 +143,7 @@ def _relation_batches(job: FileJob, result: duckdb.DuckDBPyConnection, columns: 
     """Rows whose last column is the problem (NULL when the row is good) as messages."""
     build = row_builder(columns, converters)
     stream = job.stream
-    while rows := result.fetchmany(BATCH_ROWS):
+    while rows := result.fetchmany(chunk_rows(len(columns))):
         batch: list[Message] = []
         for row in rows:
             problem = row[-1]
@@ -145,7 +168,7 @@ def _rejects(conn: duckdb.DuckDBPyConnection, job: FileJob, what: str) -> list[B
         raw: bytes | str = text or ""
         if error_type == "INVALID ENCODING":
             raw = _raw_line(job.path, position) or raw
-        records.append(bad(job, f"{what} line {line}: {str(error_type).lower()}: {message}", raw=raw))
+        records.append(bad(job, f"{what} {str(error_type).lower()}: line {line}: {message}", raw=raw))
     return records
 
 
@@ -173,17 +196,28 @@ def scan_csv(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailin
 
     DuckDB serialises each row as canonical JSON (keys sorted, as ``canonical_json`` does) and
     computes its key, so rows reach the lander as ``RecordBatch`` text without a Python dict each.
+    Columns are addressed by position and the SQL holds a fixed number of expressions per
+    column, so a row's cost grows linearly with its width; rows come ``chunk_rows`` at a time.
     """
     columns, delimiter = csv_header(job)
     if not columns:
         return
-    problem = _problem_sql(job, dict.fromkeys(columns, "varchar"))
-    pairs = ", ".join(f"{lit(c)}, {ident(c)}" for c in sorted(columns))
-    sql = (f"SELECT CAST(json_object({pairs}) AS VARCHAR), {_key_sql(job, columns)}, {problem} AS {PROBLEM} "
-           f"FROM {csv_source(job, columns, delimiter)} OFFSET {offset}")
+    if len(columns) > job.max_columns:
+        with open(job.path, "rb") as handle:
+            trailing.append(too_wide(job, len(columns), "CSV header", raw=handle.read(RAW_LIMIT + 1)))
+        return
+    from autonomos.aam.connectors.files_wide import WIDE_COLUMNS, scan_wide_csv
+
+    if len(columns) > WIDE_COLUMNS:
+        yield from scan_wide_csv(job, columns, delimiter, offset)
+        return
+    order = sorted(range(len(columns)), key=columns.__getitem__)
+    pairs = ", ".join(f"{lit(columns[i])}, {col(i)}" for i in order)
+    sql = (f"SELECT CAST(json_object({pairs}) AS VARCHAR), {_key_sql(job, columns)}, {_missing_key_sql(job, columns)} "
+           f"FROM {csv_source(job, len(columns), delimiter)} OFFSET {offset}")
     try:
         result = conn.execute(sql)
-        while rows := result.fetchmany(BATCH_ROWS):
+        while rows := result.fetchmany(chunk_rows(len(columns))):
             yield _json_batch(job, rows)
     except duckdb.Error as error:
         trailing.append(_file_error(job, error))
@@ -191,18 +225,43 @@ def scan_csv(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailin
     trailing.extend(_rejects(conn, job, "CSV"))
 
 
+def _key_position(columns: list[str], key: str) -> str:
+    return col(columns.index(key)) if key in columns else "NULL"
+
+
+def _missing_key_sql(job: FileJob, columns: list[str]) -> str:
+    """SQL naming the key fields a row lacks ('missing key field(s) ...'), or NULL."""
+    if not job.primary_key:
+        return "NULL"
+    empty = {k: f"({_key_position(columns, k)} IS NULL OR {_key_position(columns, k)} = '')" for k in job.primary_key}
+    names = ", ".join(f"CASE WHEN {cond} THEN {lit(k)} END" for k, cond in empty.items())
+    return f"CASE WHEN {' OR '.join(empty.values())} THEN 'missing key field(s) ' || concat_ws(', ', {names}) END"
+
+
 def _key_sql(job: FileJob, columns: list[str]) -> str:
     """The record key as ``record_key`` computes it: the key column's text, or a JSON array of them."""
     if not job.primary_key:
         return "NULL"
-    parts = [ident(k) if k in columns else "NULL" for k in job.primary_key]
+    parts = [_key_position(columns, k) for k in job.primary_key]
     if len(parts) == 1:
         return f"CAST({parts[0]} AS VARCHAR)"
     return f"CAST(to_json([{', '.join(f'CAST({p} AS VARCHAR)' for p in parts)}]) AS VARCHAR)"
 
 
+def oversized_field(job: FileJob, data: dict[str, Any]) -> str | None:
+    """The reason a record has a field over ``max_field_bytes``, or None."""
+    for key, value in data.items():
+        size = len(value.encode("utf-8")) if isinstance(value, str) else len(json.dumps(value))
+        if size > job.max_field_bytes:
+            return f"field too large: field {json.dumps(key)} is {size} bytes, over max_field_bytes {job.max_field_bytes}"
+    return None
+
+
 def _json_batch(job: FileJob, rows: list[tuple[str, str | None, str | None]]) -> list[Message]:
-    """(json, key, problem) rows -> record batches of the good runs, bad records in between."""
+    """(json, key, problem) rows -> record batches of the good runs, bad records in between.
+
+    Only a row whose whole text exceeds ``max_field_bytes`` can hold an oversized field, so
+    only such rows are parsed to look for it."""
     out: list[Message] = []
     payloads: list[str] = []
     keys: list[str] = []
@@ -214,6 +273,8 @@ def _json_batch(job: FileJob, rows: list[tuple[str, str | None, str | None]]) ->
             keys.clear()
 
     for payload, key, problem in rows:
+        if problem is None and len(payload) > job.max_field_bytes:
+            problem = oversized_field(job, orjson.loads(payload))
         if problem is None:
             payloads.append(payload)
             keys.append(key)
@@ -233,13 +294,14 @@ def _json_record(job: FileJob, text: str, what: str) -> Message:
         data = json.loads(text)
     except ValueError as error:
         return bad(job, f"invalid JSON {what}: {error}", raw=text)
+    except RecursionError:
+        return bad(job, f"JSON {what} is nested too deeply to read", raw=text)
     if not isinstance(data, dict):
         return bad(job, f"JSON {what} is a {type(data).__name__}, not an object", raw=text)
-    if len(text) > job.max_field_bytes:
-        for key, value in data.items():
-            size = len(value.encode("utf-8")) if isinstance(value, str) else len(json.dumps(value))
-            if size > job.max_field_bytes:
-                return bad(job, f"field {json.dumps(key)} is {size} bytes, over max_field_bytes {job.max_field_bytes}", raw=text)
+    if len(data) > job.max_columns:
+        return too_wide(job, len(data), f"JSON {what}", raw=text)
+    if len(text) > job.max_field_bytes and (problem := oversized_field(job, data)):
+        return bad(job, problem, raw=text)
     missing = [k for k in job.primary_key if data.get(k) in (None, "")]
     if missing:
         return bad(job, f"missing key field(s) {', '.join(missing)}", payload=data)
@@ -248,8 +310,8 @@ def _json_record(job: FileJob, text: str, what: str) -> Message:
 
 def scan_ndjson(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
     """NDJSON read as lines (DuckDB decodes and rejects), each parsed on its own so one bad line stays one."""
-    source = csv_source(job, ["line"], "\x1f", quote="")
-    sql = f"SELECT line FROM {source} WHERE line IS NOT NULL AND trim(line) <> '' OFFSET {offset}"
+    source = csv_source(job, 1, "\x1f", quote="")
+    sql = f"SELECT {col(0)} FROM {source} WHERE {col(0)} IS NOT NULL AND trim({col(0)}) <> '' OFFSET {offset}"
     try:
         result = conn.execute(sql)
         while rows := result.fetchmany(BATCH_ROWS):
@@ -277,6 +339,9 @@ def scan_parquet(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, tra
     try:
         relation = conn.sql(f"SELECT * FROM read_parquet({lit(job.path)})")
         columns, types = relation.columns, relation.types
+        if len(columns) > job.max_columns:
+            trailing.append(too_wide(job, len(columns), "Parquet file"))
+            return
         selects, converters = [], {}
         for index, (name, dtype) in enumerate(zip(columns, types)):
             if dtype.id == "timestamp with time zone":  # as UTC text: DuckDB's Python values would need pytz

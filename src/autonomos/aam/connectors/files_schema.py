@@ -11,10 +11,12 @@ from __future__ import annotations
 import duckdb
 
 from autonomos.aam.connectors.base import FieldSpec
-from autonomos.aam.connectors.files_formats import FileJob, csv_source, csv_header, ident, lit
+from autonomos.aam.connectors.files_formats import FileJob, col, csv_header, csv_source, lit
+from autonomos.aam.connectors.files_wide import WIDE_COLUMNS, wide_csv_fields
 from autonomos.aam.connectors.typing import FieldType
 
 SAMPLE_ROWS = 10_000
+SAMPLE_CELLS = 1_000_000
 
 _INTEGER_IDS = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint",
                 "uinteger", "ubigint", "uhugeint"}
@@ -55,8 +57,8 @@ def flatten(names: list[str], types: list[duckdb.typing.DuckDBPyType], parent: t
     return fields
 
 
-def _csv_type_sql(column: str) -> str:
-    c = ident(column)
+def _csv_type_sql(c: str) -> str:
+    """The FieldType word every non-null value of column expression ``c`` fits, as SQL."""
     every = lambda cond: f"bool_and({c} IS NULL OR ({cond}))"  # noqa: E731
     return (
         f"CASE WHEN count({c}) = 0 THEN 'unknown' "
@@ -70,16 +72,28 @@ def _csv_type_sql(column: str) -> str:
 
 
 def csv_fields(conn: duckdb.DuckDBPyConnection, job: FileJob) -> list[FieldSpec]:
+    """Fields of a CSV file, each typed from a sample.
+
+    The sample is unpivoted into (column position, value) rows and grouped once, so the SQL has
+    the same few expressions however wide the file is (one aggregate per column made DuckDB's
+    planning grow faster than the width); wide files sample fewer rows (``SAMPLE_CELLS``)."""
     columns, delimiter = csv_header(job)
-    if not columns:
+    if not columns or len(columns) > job.max_columns:
         return []
-    kinds = ", ".join(_csv_type_sql(c) for c in columns)
-    sample = f"(SELECT * FROM {csv_source(job, columns, delimiter)} LIMIT {SAMPLE_ROWS})"
+    if len(columns) > WIDE_COLUMNS:
+        return wide_csv_fields(job, columns, delimiter)
+    rows = max(1, min(SAMPLE_ROWS, SAMPLE_CELLS // len(columns)))
+    sample = f"(SELECT * FROM {csv_source(job, len(columns), delimiter)} LIMIT {rows})"
+    words = {}
     try:
-        words = conn.execute(f"SELECT {kinds} FROM {sample}").fetchone() or ()
+        for name, word in conn.execute(
+            f"SELECT name, {_csv_type_sql('v')} FROM (UNPIVOT {sample} ON COLUMNS(*) INTO NAME name VALUE v) "
+            "GROUP BY name"
+        ).fetchall():
+            words[int(name[1:])] = word
     except duckdb.Error:
-        words = ("unknown",) * len(columns)
-    return [FieldSpec(name=c, type=w) for c, w in zip(columns, words)]
+        pass
+    return [FieldSpec(name=c, type=words.get(i, "unknown")) for i, c in enumerate(columns)]
 
 
 def native_fields(conn: duckdb.DuckDBPyConnection, job: FileJob) -> list[FieldSpec]:
@@ -101,8 +115,8 @@ def _object_lines_fields(conn: duckdb.DuckDBPyConnection, job: FileJob) -> list[
     """Fields of the lines that are JSON objects, for NDJSON files that also hold other lines
     (DuckDB's reader refuses those; this loses its date detection, not the structure)."""
     objects = (
-        f"(SELECT CAST(line AS JSON) AS j FROM {csv_source(job, ['line'], chr(0x1f), quote='')} "
-        "WHERE CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END "
+        f"(SELECT CAST({col(0)} AS JSON) AS j FROM {csv_source(job, 1, chr(0x1f), quote='')} "
+        f"WHERE CASE WHEN json_valid({col(0)}) THEN json_type({col(0)}) = 'OBJECT' ELSE false END "
         f"LIMIT {SAMPLE_ROWS})"
     )
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StateMessage, StreamSpec, rows_in
+from autonomos.aam.connectors.context import ReadStopped
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
@@ -25,6 +26,7 @@ from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.errors import AutonomosError
 from autonomos.logs import bind_ids
 from autonomos.ordered_writers import OrderedWriters, WaitTurn
+from autonomos.aam.sync.watch import RunWatch
 from autonomos.notifications import publish
 from autonomos.read_ahead import read_ahead
 from autonomos.runtime import Runtime
@@ -58,6 +60,7 @@ class RunExecutor:
         self.total = BatchResult()
         self.attempt_read = 0
         self.per_stream: dict[str, dict[str, int]] = {}
+        self.watch = RunWatch(rt.db.tenant, run.tenant_id, run.id, worker_id, budget_s=rt.settings.sync_max_run_s)
 
     def execute(self) -> str:
         run = self.run
@@ -68,6 +71,8 @@ class RunExecutor:
         try:
             opened = self.stage.open_connector(run.tenant_id, run.connection_id)
             connector = opened.connector
+            if connector.context is not None:  # connectors that can stop inside a stream poll the watch
+                connector.context.control.install(self.watch, max_columns=self.rt.settings.max_columns)
             self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
             for stream in streams:
@@ -76,6 +81,11 @@ class RunExecutor:
             if request.control == "lost":
                 logger.warning("run was taken over by another worker; stopping", extra={"run_id": str(run.id)})
                 return "lost"
+            if request.control == "timeout":
+                error = f"the run exceeded its time budget of {self.watch.budget_s:g} s (AOS_SYNC_MAX_RUN_S)"
+                self._finish("failed", error=error)
+                self._publish("sync.failed", {**self._counts(), "error": error})
+                return "failed"
             status = "cancelled" if request.control == "cancel" else "paused"
             self._finish(status)
             self._publish(f"sync.{status}", self._counts())
@@ -131,6 +141,8 @@ class RunExecutor:
                         prepared, checkpoint, last = next(batches)
                     except StopIteration:
                         break
+                    except ReadStopped as stopped:
+                        raise _Stop(stopped.control) from None
                     except Exception as exc:
                         writers.drain()  # what was read before the failure still lands, with its checkpoint
                         raise ConnectorFailed.from_cause(
@@ -160,6 +172,8 @@ class RunExecutor:
         for message in connector.read(stream, state, self.run.mode):
             if stop.is_set():
                 return
+            if control := self.watch():
+                raise ReadStopped(control)
             if isinstance(message, (RecordMessage, RecordBatch)):
                 records.append(message)
                 rows += rows_in(message)

@@ -18,6 +18,8 @@ Per batch, in **one** tenant transaction:
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -30,11 +32,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StreamSpec
+from autonomos.aam.sync import landing_quarantine as quarantine_rows
 from autonomos.aam.sync import landing_sql as sql
-from autonomos.store.tables import Quarantine, StreamState
+from autonomos.store.tables import StreamState
 
-MAX_QUARANTINED_RAW = 64 * 1024
-"""Bytes of an unparsable record kept in quarantine (the reason says when it was cut)."""
+MAX_QUARANTINED_RAW = quarantine_rows.MAX_QUARANTINED_RAW
 
 
 @dataclass
@@ -80,6 +82,21 @@ class PreparedBatch:
 def canonical_json(data: dict[str, Any]) -> bytes:
     """Stable serialisation: same content, same bytes, whatever the key order."""
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def non_finite(data: Any) -> str | None:
+    """The path of the first NaN or infinite number in ``data`` (JSON has no such value, so
+    serialising would turn it into null without a word), or None."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path or "(the record)"
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    return None
 
 
 def content_hash(payload: bytes) -> bytes:
@@ -146,7 +163,8 @@ class Lander:
                 self._prepare_serialised(record, rows, quarantine)
                 continue
             read += 1
-            row = self._row(record.data, canonical_json(record.data), record.deleted, quarantine)
+            payload = self._serialised(record.data, quarantine)
+            row = None if payload is None else self._row(record.data, payload, record.deleted, quarantine)
             if row is not None:
                 rows.append(row)
         rows, keys = _last_per_key(rows)
@@ -169,6 +187,24 @@ class Lander:
             payload = serialised.encode()
             digest = content_hash(payload)
             append((key or digest.hex(), digest, serialised, False))
+
+    def _serialised(self, data: dict[str, Any], quarantine: list[BadRecord]) -> bytes | None:
+        """Canonical JSON of a record, or None after quarantining it: nested too deeply to
+        serialise, or holding NaN or an infinite number (which JSON would silently make null)."""
+        try:
+            payload = canonical_json(data)
+        except (orjson.JSONEncodeError, RecursionError) as error:
+            deep = "recursion" in str(error).lower() or isinstance(error, RecursionError)
+            reason = ("nested too deeply: the record has more levels than JSON storage allows" if deep
+                      else f"not serialisable as JSON: {error}")
+            quarantine.append(BadRecord(self.stream.name, reason))
+            return None
+        if b"null" in payload and (where := non_finite(data)):
+            quarantine.append(BadRecord(
+                self.stream.name, f"non-finite number: {where} is NaN or infinite, which JSON cannot hold",
+                raw=json.dumps(data, default=str)))
+            return None
+        return payload
 
     def _row(self, data: dict[str, Any], payload: bytes, deleted: bool, quarantine: list[BadRecord]) -> StagedRow | None:
         """One record's staged row, or None after quarantining it (a NUL character, a missing key)."""
@@ -269,20 +305,10 @@ class Lander:
                 write((batch_id, seq, raw_id, *row))
 
     def _quarantine(self, session: Session, items: list[BadRecord], result: BatchResult) -> None:
-        for item in items:
-            raw = item.raw.encode("utf-8", "surrogateescape") if isinstance(item.raw, str) else item.raw
-            reason = item.reason
-            if raw is not None and len(raw) > MAX_QUARANTINED_RAW:
-                reason = f"{reason} (raw record cut to {MAX_QUARANTINED_RAW} of {len(raw)} bytes)"
-                raw = raw[:MAX_QUARANTINED_RAW]
-            payload = orjson.loads(canonical_json(item.payload)) if item.payload is not None else None
-            session.add(Quarantine(
-                tenant_id=self.tenant_id, connection_id=self.connection_id, stream=self.stream.name,
-                sync_run_id=self.run_id, stage="landing", reason=reason, record_key=item.record_key,
-                payload=payload, raw=raw,
-            ))
-            short = item.reason.split(":", 1)[0]
-            result.reasons[short] = result.reasons.get(short, 0) + 1
+        where = quarantine_rows.Where(self.tenant_id, self.connection_id, self.stream.name, self.run_id,
+                                      self.remember_keys)
+        for reason, n in quarantine_rows.write(session, where, items, canonical_json).items():
+            result.reasons[reason] = result.reasons.get(reason, 0) + n
         result.quarantined += len(items)
         session.flush()
 

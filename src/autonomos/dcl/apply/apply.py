@@ -37,6 +37,7 @@ from autonomos.dcl.apply.exceptions import ApplyError
 from autonomos.dcl.apply.batch import BatchTransformer
 from autonomos.dcl.apply.writer import ReadBatch, Target, WriteResult, write_batches
 from autonomos.dcl.mappings.exceptions import MappingError
+from autonomos.dcl.mappings.paths import split_path
 from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.engines.duckdb import ephemeral_duckdb
@@ -121,10 +122,10 @@ def entity_types(content: dict, entity: str) -> dict[str, str]:
 
 def mapped_keys(fields: list) -> tuple[str, ...]:
     """Top-level source keys a version reads (the rest of a payload is the event's unknown fields)."""
-    keys = {f["source_field"].split(".")[0] for f in fields}
+    keys = {split_path(f["source_field"])[0] for f in fields}
     for f in fields:
         for step in normalise_steps(f.get("transform")):
-            keys.update(name.split(".")[0] for name in step.get("with", []))
+            keys.update(split_path(name)[0] for name in step.get("with", []))
     return tuple(sorted(keys))
 
 

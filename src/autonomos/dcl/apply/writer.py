@@ -17,7 +17,8 @@ twice changes nothing. Batches are read ahead of the transaction that writes the
 row is written only if its raw record version is still the record's head (a newer landed
 version is applied by a later run; an older one is never written over it). Records that
 failed coercion go to quarantine (stage ``apply``) with their reason, once per open reason,
-and leave their current canonical record as it was.
+and leave their current canonical record as it was; a record that applies closes its open
+apply-stage items (a later version fixed what an earlier one could not map).
 """
 
 from __future__ import annotations
@@ -130,6 +131,17 @@ _QUARANTINE = text(
           AND q.reason = s.error || ' (mapping version ' || :number || ')')
     """
 )
+
+_CLOSE_APPLIED = text(
+    """
+    UPDATE quarantine q SET status = 'resolved', resolved_at = now()
+    FROM apply_staging s
+    WHERE s.batch_id = :batch AND s.error IS NULL
+      AND q.tenant_id = :tenant AND q.connection_id = :connection AND q.stream = :stream
+      AND q.status = 'open' AND q.stage = 'apply' AND q.record_key = s.record_key
+    """
+)
+"""Apply-stage items of records this batch applied (an earlier version's failures, now moot)."""
 
 _CLEAR = text("DELETE FROM apply_staging WHERE batch_id = :batch")
 
@@ -277,6 +289,8 @@ def write_batch(session: Session, target: Target, batch: ReadBatch, seqs: Sequen
     session.execute(text("SET LOCAL enable_nestloop = on"))
     if failed:
         session.execute(_QUARANTINE, {**params, "number": str(target.version)})
+    if good:
+        session.execute(_CLOSE_APPLIED, params)
     session.execute(_CLEAR, {"batch": batch_id})
     if not events == records == logged:  # one statement wrote all three; a mismatch is a bug worth stopping for
         raise ApplyError(f"apply wrote {events} events, {records} records and {logged} change-log rows",

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from autonomos.dcl.mappings.confusables import confusable_twins, describe_twin
 from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.mappings.transforms import normalise_steps
 from autonomos.dcl.mappings.typing import FieldMapping, TransformStep
@@ -82,20 +83,25 @@ def store_proposals(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
         MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
         MappingProposal.stream == stream, MappingProposal.status == "open").values(status="superseded"))
     profiles = {f["path"]: {k: f.get(k) for k in PROFILE_KEYS} for f in profile.get("fields", [])}
+    twins = confusable_twins([*profiles, *(p.source_field for p in proposals)])
     stored = 0
     for p in proposals:
         if p.source_field in decided:
             continue
+        decision, reasons = p.decision, list(p.reasons)
+        if p.source_field in twins:  # a person must look: never accepted automatically
+            reasons.append("confusable name: " + describe_twin(p.source_field, twins[p.source_field]))
+            decision = "review" if decision == "auto" else decision
         best = p.best
         suggestion = (suggested_transform(profiles.get(p.source_field), types.get((best.target_table, best.target_field),
                                                                                  "string"), best.target_field)
                       if best else [])
         session.add(MappingProposal(
             tenant_id=tenant_id, connection_id=connection, stream=stream, source_field=p.source_field,
-            agent_run_id=agent_run_id, decision=p.decision, top_score=best.score if best else None,
+            agent_run_id=agent_run_id, decision=decision, top_score=best.score if best else None,
             candidates=[{"entity": c.target_table, "field": c.target_field, "score": c.score, "signals": c.signals}
                         for c in p.candidates],
-            evidence={"entity": p.entity, "reasons": list(p.reasons), "profile": profiles.get(p.source_field),
+            evidence={"entity": p.entity, "reasons": reasons, "profile": profiles.get(p.source_field),
                       "samples": [v["value"] for v in (profiles.get(p.source_field) or {}).get("top_values") or []],
                       "suggested_transform": suggestion, "memory": memory,
                       **recollection_evidence((recalled or {}).get((p.source_table, p.source_field), ()))}))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autonomos.dcl.mappings.exceptions import TransformError
+from autonomos.dcl.mappings.paths import split_path
 from autonomos.dcl.mappings.typing import TRANSFORM_OPS, FieldMapping, TransformStep
 
 Kind = str  # text | integer | number | boolean | date | timestamp
@@ -31,8 +32,9 @@ def quote(value: str) -> str:
 
 
 def json_path(source_field: str) -> str:
-    """DuckDB JSON path of a (dotted, flattened) source field: ``a.b`` -> ``$."a"."b"``."""
-    parts = source_field.split(".")
+    """DuckDB JSON path of a (dotted, flattened) source field: ``a.b`` -> ``$."a"."b"``
+    (``first\\.name`` is the one key ``first.name``; see ``paths``)."""
+    parts = split_path(source_field)
     return "$" + "".join('."' + p.replace('"', '\\"') + '"' for p in parts)
 
 

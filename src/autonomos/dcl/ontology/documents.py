@@ -21,10 +21,16 @@ from autonomos.dcl.ontology.exceptions import OntologyFormatError
 from autonomos.dcl.ontology.typing import FIELD_TYPES, EntitySpec, ExportFormat, FieldSpec, OntologyDocument
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_BYTES = 16 * 1024 * 1024
+MAX_ENTITIES = 1_000
+MAX_FIELDS = 100_000
+"""Bounds of one document (a tenant's whole ontology): text size, entities, fields in all."""
 
 
 def parse_text(text: str) -> OntologyDocument:
     """A document from YAML or JSON text (YAML is a superset of JSON)."""
+    if len(text) > MAX_BYTES:
+        raise OntologyFormatError(f"the document is {len(text)} characters, over the limit of {MAX_BYTES}")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -33,7 +39,14 @@ def parse_text(text: str) -> OntologyDocument:
 
 
 def load_file(path: Path | str) -> OntologyDocument:
-    return parse_text(Path(path).read_text(encoding="utf-8"))
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise OntologyFormatError(f"{path} is {size} bytes, over the limit of {MAX_BYTES}")
+        return parse_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OntologyFormatError(f"cannot read {path}: {exc}") from exc
 
 
 def default_document(name: str) -> OntologyDocument:
@@ -54,6 +67,13 @@ def normalise(raw: Any) -> OntologyDocument:
     tables = raw.get("tables")
     if not isinstance(tables, list):
         raise OntologyFormatError("the ontology needs a 'tables' list", ontology=name)
+    if not tables:
+        raise OntologyFormatError("the ontology needs at least one entity in 'tables'", ontology=name)
+    if len(tables) > MAX_ENTITIES:
+        raise OntologyFormatError(f"{len(tables)} entities, over the limit of {MAX_ENTITIES}", ontology=name)
+    fields = sum(len(t.get("fields") or []) for t in tables if isinstance(t, dict) and isinstance(t.get("fields"), list))
+    if fields > MAX_FIELDS:
+        raise OntologyFormatError(f"{fields} fields, over the limit of {MAX_FIELDS}", ontology=name)
     entities = [_entity(t, name) for t in tables]
     _unique([e["name"] for e in entities], "entity", name)
     return {"name": name, "description": str(raw.get("description") or ""), "tables": entities}

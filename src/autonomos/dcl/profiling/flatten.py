@@ -18,6 +18,8 @@ def leaves(record: Mapping[str, Any]) -> Iterator[tuple[str, str | None, str | N
     while stack:
         prefix, obj = stack.pop()
         for key, value in obj.items():
+            if "." in key or "\\" in key:  # a dot inside a key is escaped (mappings.paths)
+                key = key.replace("\\", "\\\\").replace(".", "\\.")
             path = prefix + key if prefix else key
             kind = type(value)
             if kind is str:

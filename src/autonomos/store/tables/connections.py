@@ -154,7 +154,13 @@ class Quarantine(TenantOwned, Base):
     """A record that could not be landed or applied, with the reason and what was read."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (Index(None, "tenant_id", "connection_id", "stream", "created_at"),)
+    __table_args__ = (
+        Index(None, "tenant_id", "connection_id", "stream", "created_at"),
+        Index("uq_quarantine_open_fingerprint", "tenant_id", "connection_id", "stream", "stage", "fingerprint",
+              unique=True, postgresql_where="status = 'open' AND fingerprint IS NOT NULL"),
+        Index("ix_quarantine_open_record_key", "tenant_id", "connection_id", "stream", "record_key",
+              postgresql_where="status = 'open'"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     connection_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -168,6 +174,11 @@ class Quarantine(TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
     created_at: Mapped[dt.datetime] = utcnow_column()
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """Hash of what was read (stream, stage, raw text or payload): the same bad source row
+    re-read by later syncs counts on its open item instead of opening another."""
+    occurrences: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    last_seen_at: Mapped[dt.datetime] = utcnow_column()
 
 
 class SyncRunKey(TenantOwned, Base):
