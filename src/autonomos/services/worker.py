@@ -2,24 +2,29 @@
 
 The sync stage (``autonomos.aam.sync``) knows nothing above it. Here it gets its connector
 factory (connections with their decrypted credentials) and its post-landing hook: when a run
-succeeds, the current mapping versions of its connection are applied to what landed (DCL).
+succeeds, its streams are checked for schema drift first, then the current mapping versions
+of its connection are applied to what landed (DCL), except to streams drift holds.
 The upkeep thread reconciles the queue and drains the embedding outbox.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from autonomos.aam.sync import worker as sync_worker
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, SyncStage
 from autonomos.runtime import Runtime
-from autonomos.services import connections
+from autonomos.services import connections, drift
 from autonomos.services.apply import apply_connection
 from autonomos.services.upkeep import upkeep
 
+logger = logging.getLogger(__name__)
+
 
 class ApplyAfterSync:
-    """The post-landing hook: a succeeded run's connection is applied (DCL) once, at its end."""
+    """The post-landing hook: a succeeded run's streams are checked for drift, then its
+    connection is applied (DCL) once, at its end, leaving out the streams drift holds."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -28,8 +33,17 @@ class ApplyAfterSync:
         """Batches are applied together when the run ends (one incremental apply per mapping)."""
 
     def run_finished(self, run: FinishedRun) -> None:
-        if run.status == "succeeded":
+        if run.status != "succeeded":
+            return
+        try:
+            drift.check_run(self.rt, run.tenant_id, run.connection_id, run.run_id, run.streams)
+        except Exception:  # the records are landed; a failed check must not keep them from applying
+            logger.exception("drift check failed", extra={"run_id": str(run.run_id)})
+        streams = drift.streams_to_apply(self.rt, run.tenant_id, run.connection_id, run.streams)
+        if streams is None:
             apply_connection(self.rt, run.tenant_id, run.connection_id, run.streams)
+        elif streams:
+            apply_connection(self.rt, run.tenant_id, run.connection_id, streams)
 
 
 def sync_stage(rt: Runtime) -> SyncStage:
