@@ -134,3 +134,114 @@ def test_a_rename_and_its_revert_are_two_snapshots_and_two_events(stream):
     stream.sync(base_rows())
     assert sorted((e.kind, e.field, e.details["after"]) for e in stream.events()) == [
         ("field_renamed", "AccountName", "Name"), ("field_renamed", "Name", "AccountName")]
+
+
+MAPPING = [{"source_field": "Id", "canonical_field": "id"}, {"source_field": "Name", "canonical_field": "name"},
+           {"source_field": "AnnualRevenue", "canonical_field": "annual_revenue"}]
+
+
+def _canonical(stream: Stream) -> dict[str, dict]:
+    from sqlalchemy import select
+
+    from autonomos.store.tables import CanonicalRecord
+
+    with stream.rt.db.tenant(stream.tenant_id) as session:
+        rows = session.scalars(select(CanonicalRecord).where(CanonicalRecord.entity == "account"))
+        return {r.record_key: r.data for r in rows if not r.is_deleted}
+
+
+def _raw_versions(stream: Stream) -> int:
+    from sqlalchemy import func, select
+
+    from autonomos.store.tables import RawRecord
+
+    with stream.rt.db.tenant(stream.tenant_id) as session:
+        return session.scalar(select(func.count()).select_from(RawRecord))
+
+
+def test_hold_stops_applying_a_breaking_change_and_applies_what_landed_once_released(rt, stream, redis_client):
+    from autonomos.notifications.pubsub import subscribe
+    from autonomos.services import mappings
+
+    mappings.publish_fields(rt, stream.tenant_id, stream.name, "accounts", "account", MAPPING, actor="test")
+    assert _canonical(stream)["001000000000"]["annual_revenue"] == 1000
+    drift.set_policy(rt, stream.tenant_id, stream.name, "hold", actor="test")
+    listener = subscribe(rt, stream.tenant_id)
+    listener.get_message(timeout=1)  # the subscription confirmation
+
+    scaled = _edit(base_rows(41), AnnualRevenue=lambda r, i: str(int(r["AnnualRevenue"]) * 100))
+    versions = _raw_versions(stream)
+    stream.sync(scaled)
+    assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
+    assert drift.held_streams(rt, stream.tenant_id, drift.get_event(rt, stream.tenant_id,
+                                                                   str(stream.events()[0].id)).connection_id) == {"accounts"}
+    assert _raw_versions(stream) == versions + 41  # every record landed raw
+    canonical = _canonical(stream)
+    assert canonical["001000000000"]["annual_revenue"] == 1000 and "001000000040" not in canonical  # nothing applied
+
+    stream.sync(base_rows(42))  # the source is put right; the stream stays held until a person decides
+    assert "001000000041" not in _canonical(stream) and len(stream.events()) == 1
+    event = drift.resolve_event(rt, stream.tenant_id, str(stream.events()[0].id), "rejected", actor="test")
+    assert event.status == "rejected"
+    canonical = _canonical(stream)
+    assert len(canonical) == 42
+    assert all(canonical[r["Id"]]["annual_revenue"] == int(r["AnnualRevenue"]) for r in base_rows(42))
+
+    seen = []
+    while (message := listener.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            import orjson
+
+            seen.append(orjson.loads(message["data"])["type"])
+    listener.close()
+    assert {"drift.detected", "stream.held", "stream.released"} <= set(seen)
+
+
+def test_value_drift_is_checked_on_mapped_fields_only(rt, stream):
+    from autonomos.services import mappings
+
+    mappings.publish_fields(rt, stream.tenant_id, stream.name, "accounts", "account", MAPPING, actor="test")
+    stream.sync(_edit(base_rows(), Industry=lambda r, i: "Mining" if i == 5 else r["Industry"],
+                      AnnualRevenue=lambda r, i: str(int(r["AnnualRevenue"]) * 100)))
+    assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
+
+
+def test_propagate_records_and_applies(rt, stream):
+    from autonomos.services import mappings
+
+    mappings.publish_fields(rt, stream.tenant_id, stream.name, "accounts", "account", MAPPING, actor="test")
+    stream.sync([{**r, "Region": "EMEA"} for r in base_rows(41)])
+    assert stream.kinds() == {("field_added", "Region", "informational")}
+    assert len(_canonical(stream)) == 41
+
+
+def test_a_muted_kind_is_recorded_as_muted_and_does_not_hold(rt, stream):
+    drift.set_policy(rt, stream.tenant_id, stream.name, "hold", actor="test")
+    assert drift.mute(rt, stream.tenant_id, stream.name, "accounts", "field_removed", actor="test") == ["field_removed"]
+    stream.sync([{k: v for k, v in r.items() if k != "Industry"} for r in base_rows()])
+    assert [(e.kind, e.status) for e in stream.events()] == [("field_removed", "muted")]
+    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == set()
+
+
+def test_an_accepted_value_change_becomes_the_baseline(rt, stream):
+    millis = _edit(base_rows(), LastActivity=lambda r, i: r["LastActivity"] + "000")
+    stream.sync(millis)
+    event = stream.events()[0]
+    drift.resolve_event(rt, stream.tenant_id, str(event.id), "accepted", actor="test")
+    stream.sync(_edit(millis, Name=lambda r, i: r["Name"] + " Ltd"))
+    assert [e.kind for e in stream.events()] == ["format_changed"]
+
+
+def test_policies_and_decisions_are_checked(rt, stream):
+    from autonomos.aam.drift.exceptions import InvalidDriftRequest
+    from autonomos.errors import Conflict
+
+    with pytest.raises(InvalidDriftRequest):
+        drift.set_policy(rt, stream.tenant_id, stream.name, "sometimes", actor="test")
+    with pytest.raises(InvalidDriftRequest):
+        drift.mute(rt, stream.tenant_id, stream.name, "accounts", "everything", actor="test")
+    stream.sync([{**r, "Region": "EMEA"} for r in base_rows()])
+    event = stream.events()[0]
+    drift.resolve_event(rt, stream.tenant_id, str(event.id), "accepted", actor="test")
+    with pytest.raises(Conflict):
+        drift.resolve_event(rt, stream.tenant_id, str(event.id), "rejected", actor="test")

@@ -17,21 +17,24 @@ from typing import Any
 from sqlalchemy import func, select
 
 from autonomos.aam.connectors.base import StreamSpec
-from autonomos.aam.drift import DriftReport, check_stream
+from autonomos.aam.drift import DriftReport, check_stream, history
+from autonomos.aam.drift.classify import STRUCTURAL, VALUE
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.aam.drift.exceptions import InvalidDriftRequest
 from autonomos.errors import Conflict, NotFound
 from autonomos.notifications import pubsub
 from autonomos.runtime import Runtime
-from autonomos.services import audit, connections
+from autonomos.services import audit, connections, tenants
 from autonomos.services.apply import apply_connection
 from autonomos.store.tables import Connection, DriftEvent, Mapping, Tenant
 
 logger = logging.getLogger(__name__)
 
 POLICIES = ("propagate", "hold", "ignore")
-STATUSES = ("open", "accepted", "rejected")
+STATUSES = ("open", "accepted", "rejected", "muted")
 AUTO_THRESHOLD_SETTING = "drift_auto_threshold"
+MUTES_SETTING = "drift_mutes"
+"""Tenant setting: ``{"<connection id>/<stream>": [kind, ...]}``, drift kinds recorded as muted."""
 DEFAULT_AUTO_THRESHOLD = 0.9
 
 
@@ -57,11 +60,14 @@ def _info(row: DriftEvent) -> EventInfo:
                      row.confidence, dict(row.details or {}), row.detected_at, row.from_snapshot_id, row.to_snapshot_id)
 
 
+def _settings(rt: Runtime, tenant_id: uuid.UUID) -> dict[str, Any]:
+    with rt.db.tenant(tenant_id) as session:
+        return dict(session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {})
+
+
 def auto_threshold(rt: Runtime, tenant_id: uuid.UUID) -> float:
     """The confidence at or above which a repair may be published without a person (tenant setting)."""
-    with rt.db.tenant(tenant_id) as session:
-        settings = session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
-    value = settings.get(AUTO_THRESHOLD_SETTING, DEFAULT_AUTO_THRESHOLD)
+    value = _settings(rt, tenant_id).get(AUTO_THRESHOLD_SETTING, DEFAULT_AUTO_THRESHOLD)
     return min(max(float(value), 0.0), 1.0) if isinstance(value, int | float) else DEFAULT_AUTO_THRESHOLD
 
 
@@ -96,14 +102,20 @@ def check_run(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, run_i
               streams: list[str]) -> dict[str, DriftReport]:
     """Check every stream the run landed; record events and announce them (and holds)."""
     specs = _discover(rt, tenant_id, connection_id)
+    mutes = _settings(rt, tenant_id).get(MUTES_SETTING, {})
     reports: dict[str, DriftReport] = {}
     for stream in streams or sorted(specs):
+        muted = set(mutes.get(f"{connection_id}/{stream}", []))
         with rt.db.tenant(tenant_id) as session:
             held_before = _held(session, tenant_id, connection_id, stream)
             report = check_stream(session, tenant_id, connection_id, stream, run_id, specs.get(stream),
                                   mapped=mapped_fields(session, tenant_id, connection_id, stream))
+            for event in report.events:
+                if event.kind in muted:
+                    event.status = "muted"
+            session.flush()
             held_after = _held(session, tenant_id, connection_id, stream)
-            events = [_payload(_info(e)) for e in report.events]
+            events = [_payload(_info(e)) for e in report.events if e.status == "open"]
         reports[stream] = report
         if events:
             pubsub.publish(rt, tenant_id, "drift.detected", {"connection_id": str(connection_id), "stream": stream,
@@ -212,6 +224,8 @@ def resolve_event(rt: Runtime, tenant_id: uuid.UUID, event_id: str, decision: st
         was_held = _held(session, tenant_id, row.connection_id, row.stream)
         row.status = decision
         row.resolved_at = func.now()
+        if decision == "accepted" and row.kind in VALUE:
+            history.rebaseline(session, tenant_id, row.to_snapshot_id, row.field, row.details.get("after_stats"))
         audit.record(session, tenant_id, actor=actor, action=f"drift.{decision}", target_type="drift_event",
                      target_id=row.id, before={"status": "open"}, after={"status": decision})
         session.flush()
@@ -220,6 +234,23 @@ def resolve_event(rt: Runtime, tenant_id: uuid.UUID, event_id: str, decision: st
     if released:
         _apply_released(rt, tenant_id, info.connection_id, [info.stream])
     return info
+
+
+def mute(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: str, kind: str, *, actor: str,
+         muted: bool = True) -> list[str]:
+    """Record a drift kind of one stream as muted from now on (or no longer): still written,
+    never announced, never holding. Returns the stream's muted kinds."""
+    if kind not in STRUCTURAL + VALUE:
+        raise InvalidDriftRequest(f"unknown drift kind {kind!r}; expected one of {', '.join(STRUCTURAL + VALUE)}")
+    with rt.db.tenant(tenant_id) as session:
+        connection_id = _connection(session, tenant_id, connection).id
+    mutes = dict(_settings(rt, tenant_id).get(MUTES_SETTING, {}))
+    key = f"{connection_id}/{stream}"
+    kinds = set(mutes.get(key, []))
+    kinds = kinds | {kind} if muted else kinds - {kind}
+    mutes[key] = sorted(kinds)
+    tenants.update_settings(rt, str(tenant_id), {MUTES_SETTING: mutes}, actor=actor)
+    return mutes[key]
 
 
 def _apply_released(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, streams: list[str]) -> None:

@@ -3,7 +3,8 @@
 The first check of a stream (or of a new fingerprint recipe) stores a baseline and reports
 nothing. Afterwards a changed fingerprint is a new snapshot and its structural and value
 findings; an unchanged one is checked for value drift against the baseline, which then
-absorbs what the run showed. A run that landed nothing new (a re-sync of unchanged data)
+absorbs what the run showed (except drifted values), and a drift already open is not
+reported twice. A run that landed nothing new (a re-sync of unchanged data)
 has nothing to check.
 """
 
@@ -20,6 +21,10 @@ from autonomos.aam.drift.classify import classify
 from autonomos.aam.drift.fingerprint import shape_of
 from autonomos.aam.drift.profile import profile_values
 from autonomos.store.tables import DriftEvent
+
+KEEP_BASELINE = ("format_changed", "unit_scale", "null_share_jump")
+"""Value drift that leaves the baseline as it was until accepted (the next run is compared
+with the values before the change, not with the changed ones)."""
 
 
 @dataclass
@@ -54,7 +59,10 @@ def check_stream(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUI
     shape = shape_of(spec, profile, before_shape, before_profile.get("records", 0))
     if shape.fingerprint() == previous.fingerprint:
         findings = classify(before_shape, shape, before_profile, profile, mapped=mapped)
-        previous.profile = history.merge_profiles(before_profile, profile)
+        drifted = {f.field for f in findings if f.kind in KEEP_BASELINE}
+        previous.profile = history.merge_profiles(before_profile, profile, keep=drifted)
+        reported = history.open_findings(session, tenant_id, connection_id, stream)
+        findings = [f for f in findings if (f.field, f.kind, f.rule) not in reported]
         target, source = previous, previous
     else:
         pairs = history.version_pairs(session, tenant_id, connection_id, stream, run_id)
@@ -64,5 +72,5 @@ def check_stream(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUI
         report.new_snapshot = True
     report.snapshot_id, report.fingerprint = target.id, target.fingerprint
     report.events = history.write_events(session, tenant_id, connection_id, stream, source.id, target.id, run_id,
-                                         findings)
+                                         findings, profile)
     return report

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from autonomos.aam.drift.classify import Finding
+from autonomos.aam.drift.classify import VALUE, Finding
 from autonomos.aam.drift.fingerprint import RECIPE, StreamShape
 from autonomos.aam.drift.profile import TOP
 from autonomos.store.tables import DriftEvent, RawRecord, SchemaSnapshot
@@ -70,12 +70,16 @@ def snapshot_shape(snapshot: SchemaSnapshot) -> StreamShape:
     return StreamShape.from_json({"fields": snapshot.fields, "key": (snapshot.profile or {}).get("key", [])})
 
 
-def merge_profiles(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """The baseline a later run compares with: the newest statistics per field, and every value
-    of a small value set seen so far (a reported new picklist value is not reported again)."""
+def merge_profiles(before: dict[str, Any], after: dict[str, Any], keep: set[str] = frozenset()) -> dict[str, Any]:
+    """The baseline a later run compares with: the newest statistics per field, except for the
+    ``keep`` fields whose values drifted (they stay as they were until a person accepts the
+    change), and every value of a small value set seen so far (a reported new picklist value
+    is not reported again)."""
     fields = dict(before.get("fields", {}))
     for name, stats in after["fields"].items():
         old = fields.get(name)
+        if old and name in keep:
+            stats = {**old, "top": stats["top"]}
         if old and stats["count"]:
             counts: dict[str, int] = {}
             for value, n in [*old.get("top", []), *stats["top"]]:
@@ -87,12 +91,35 @@ def merge_profiles(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     return {**before, "records": max(before.get("records", 0), after["records"]), "fields": fields}
 
 
+def open_findings(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUID,
+                  stream: str) -> set[tuple[str, str, str]]:
+    """(field, kind, rule) of the stream's open events: a drift still open is not reported again."""
+    return {tuple(r) for r in session.execute(  # type: ignore[misc]
+        select(DriftEvent.field, DriftEvent.kind, DriftEvent.rule).where(
+            DriftEvent.tenant_id == tenant_id, DriftEvent.connection_id == connection_id,
+            DriftEvent.stream == stream, DriftEvent.status == "open"))}
+
+
+def rebaseline(session: Session, tenant_id: uuid.UUID, snapshot_id: uuid.UUID, field: str,
+               stats: dict[str, Any] | None) -> None:
+    """An accepted value change becomes the field's baseline (later runs compare with it)."""
+    snapshot = session.scalar(select(SchemaSnapshot).where(SchemaSnapshot.tenant_id == tenant_id,
+                                                           SchemaSnapshot.id == snapshot_id).with_for_update())
+    if snapshot is not None and stats:
+        profile = dict(snapshot.profile or {})
+        profile["fields"] = {**profile.get("fields", {}), field: stats}
+        snapshot.profile = profile
+
+
 def write_events(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUID, stream: str,
                  from_id: uuid.UUID | None, to_id: uuid.UUID, run_id: uuid.UUID,
-                 findings: Sequence[Finding]) -> list[DriftEvent]:
+                 findings: Sequence[Finding], profile: dict[str, Any]) -> list[DriftEvent]:
+    """One row per finding; value findings keep the field's new statistics (what accepting adopts)."""
     rows = [DriftEvent(tenant_id=tenant_id, connection_id=connection_id, stream=stream, from_snapshot_id=from_id,
                        to_snapshot_id=to_id, kind=f.kind, severity=f.severity, rule=f.rule, field=f.field,
-                       details={**f.details(), "run_id": str(run_id)}, confidence=f.confidence)
+                       details={**f.details(), "run_id": str(run_id),
+                                **({"after_stats": profile["fields"].get(f.field)} if f.kind in VALUE else {})},
+                       confidence=f.confidence)
             for f in findings]
     session.add_all(rows)
     session.flush()
