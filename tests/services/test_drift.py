@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autonomos.services import connections, drift
-from autonomos.services.sync import start_sync
+from autonomos.services.sync import get_run, start_sync
 from autonomos.services.worker import run_worker
 
 INDUSTRIES = ("Technology", "Retail", "Energy", "Healthcare")
@@ -39,7 +39,6 @@ class Stream:
         write_rows(self.path, rows)
         run = start_sync(self.rt, self.tenant_id, self.name, actor="test").run
         run_worker(self.rt, burst=True)
-        from autonomos.services.sync import get_run
         assert get_run(self.rt, self.tenant_id, run.id).status == "succeeded"
 
     def events(self) -> list[drift.EventInfo]:
@@ -49,17 +48,20 @@ class Stream:
         return {(e.kind, e.field, e.severity) for e in self.events()}
 
 
-@pytest.fixture
-def stream(rt, make_tenant, tmp_path) -> Stream:
-    tenant = make_tenant("drift")
-    path = tmp_path / "accounts.csv"
-    connections.create_connection(rt, tenant.id, provider="files", name="crm-files",
+def synced_stream(rt, tenant_id, path: Path) -> Stream:
+    """A files connection over ``path`` after its first sync (the baseline, which reports nothing)."""
+    connections.create_connection(rt, tenant_id, provider="files", name="crm-files",
                                   config={"path": str(path), "format": "csv", "stream": "accounts",
                                           "primary_key": ["Id"]}, actor="test")
-    s = Stream(rt, tenant.id, path, "crm-files")
+    s = Stream(rt, tenant_id, path, "crm-files")
     s.sync(base_rows())
-    assert s.events() == []  # the first sync is the baseline
+    assert s.events() == []
     return s
+
+
+@pytest.fixture
+def stream(rt, make_tenant, tmp_path) -> Stream:
+    return synced_stream(rt, make_tenant("drift").id, tmp_path / "accounts.csv")
 
 
 def _edit(rows, **changes):
@@ -245,3 +247,33 @@ def test_policies_and_decisions_are_checked(rt, stream):
     drift.resolve_event(rt, stream.tenant_id, str(event.id), "accepted", actor="test")
     with pytest.raises(Conflict):
         drift.resolve_event(rt, stream.tenant_id, str(event.id), "rejected", actor="test")
+
+
+def test_a_new_fingerprint_recipe_starts_a_baseline_instead_of_reporting_drift(rt, stream, monkeypatch):
+    from sqlalchemy import select
+
+    from autonomos.aam.drift import fingerprint, history
+    from autonomos.store.tables import SchemaSnapshot
+
+    monkeypatch.setattr(fingerprint, "RECIPE", "drift-2")
+    monkeypatch.setattr(history, "RECIPE", "drift-2")
+    stream.sync([{**r, "Region": "EMEA"} for r in base_rows()])
+    assert stream.events() == []
+    with rt.db.tenant(stream.tenant_id) as session:
+        recipes = list(session.scalars(select(SchemaSnapshot.recipe).order_by(SchemaSnapshot.observed_at)))
+    assert recipes == ["drift-1", "drift-2"]
+
+
+def test_the_field_list_recipe_keeps_its_own_history_and_may_return_to_a_schema(rt, stream):
+    from autonomos.services.profiling import profile_stream
+
+    renamed = [{("AccountName" if k == "Name" else k): v for k, v in r.items()} for r in base_rows()]
+    first = profile_stream(rt, stream.tenant_id, stream.name, "accounts")
+    stream.sync(renamed)
+    second = profile_stream(rt, stream.tenant_id, stream.name, "accounts")
+    stream.sync(base_rows())
+    third = profile_stream(rt, stream.tenant_id, stream.name, "accounts")
+    assert second.created and third.created and third.fingerprint == first.fingerprint != second.fingerprint
+    assert third.id != first.id  # A -> B -> A is a history of three snapshots
+    assert [e.kind for e in stream.events()] == ["field_renamed", "field_renamed"]
+    assert profile_stream(rt, stream.tenant_id, stream.name, "accounts").created is False

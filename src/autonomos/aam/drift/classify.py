@@ -130,7 +130,7 @@ def _value_drift(name: str, bp: dict[str, Any], ap: dict[str, Any]) -> list[Find
                                         _samples(ap)))
                 break
     known = {v for v, _ in bp.get("top", [])}
-    if bp["type"] in ("string", "boolean") and 0 < bp["distinct"] <= PICKLIST_MAX and bp["count"] >= 2 * bp["distinct"]:
+    if _picklist(bp):
         fresh = [v for v, _ in ap.get("top", []) if v not in known]
         if fresh:
             findings.append(Finding("new_picklist_value", name, DEGRADING, "closed_value_set", sorted(known),
@@ -139,6 +139,13 @@ def _value_drift(name: str, bp: dict[str, Any], ap: dict[str, Any]) -> list[Find
         findings.append(Finding("null_share_jump", name, DEGRADING, f"null_share_up_{int(NULL_JUMP * 100)}pts",
                                 bp["null_share"], ap["null_share"], _samples(ap)))
     return findings
+
+
+def _picklist(profile: dict[str, Any]) -> bool:
+    """A small closed set of labels: few distinct values, each repeated, and not dates or numbers."""
+    return (profile["type"] in ("string", "boolean") and 0 < profile["distinct"] <= PICKLIST_MAX
+            and profile["count"] >= 2 * profile["distinct"] and _style(profile) is None
+            and profile["styles"].get("number_text", 0) < 0.5)
 
 
 def _renames(removed: list[str], added: list[str], bp: dict[str, Any], ap: dict[str, Any],
