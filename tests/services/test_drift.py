@@ -175,8 +175,7 @@ def test_hold_stops_applying_a_breaking_change_and_applies_what_landed_once_rele
     versions = _raw_versions(stream)
     stream.sync(scaled)
     assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
-    assert drift.held_streams(rt, stream.tenant_id, drift.get_event(rt, stream.tenant_id,
-                                                                   str(stream.events()[0].id)).connection_id) == {"accounts"}
+    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == {"accounts"}
     assert _raw_versions(stream) == versions + 41  # every record landed raw
     canonical = _canonical(stream)
     assert canonical["001000000000"]["annual_revenue"] == 1000 and "001000000040" not in canonical  # nothing applied
@@ -206,6 +205,16 @@ def test_value_drift_is_checked_on_mapped_fields_only(rt, stream):
     stream.sync(_edit(base_rows(), Industry=lambda r, i: "Mining" if i == 5 else r["Industry"],
                       AnnualRevenue=lambda r, i: str(int(r["AnnualRevenue"]) * 100)))
     assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
+    # propagate (the default) holds a value change that still parses: no cents read as dollars
+    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == {"accounts"}
+    assert _canonical(stream)["001000000001"]["annual_revenue"] == 1037
+
+
+def test_ignore_records_and_announces_but_never_holds(rt, stream):
+    drift.set_policy(rt, stream.tenant_id, stream.name, "ignore", actor="test")
+    stream.sync(_edit(base_rows(), AnnualRevenue=lambda r, i: str(int(r["AnnualRevenue"]) * 100)))
+    assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
+    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == set()
 
 
 def test_propagate_records_and_applies(rt, stream):

@@ -88,4 +88,5 @@ def policy(connection: str, value: str = typer.Argument(None, help="propagate, h
         if value is None:
             console.print(service.get_policy(rt, tenant_id, connection))
         else:
-            console.print(f"drift policy of {connection}: {service.set_policy(rt, tenant_id, connection, value, actor=actor())}")
+            value = service.set_policy(rt, tenant_id, connection, value, actor=actor())
+            console.print(f"drift policy of {connection}: {value}")

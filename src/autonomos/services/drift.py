@@ -3,8 +3,9 @@ policy, held streams, and the operations people (CLI, API) use on drift events.
 
 The check runs in the post-landing hook before DCL apply sees the run's records. Under the
 ``hold`` policy a stream with an open breaking event is not applied; its records keep landing
-raw and are applied when the last breaking event is accepted or rejected (released). Under
-``ignore`` and ``propagate`` events are recorded and announced and applying goes on.
+raw and are applied when the event is accepted or rejected (released). ``propagate`` holds
+only on a breaking value change (values that still parse but mean something else); ``ignore``
+records and announces and never holds.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from autonomos.store.tables import Connection, DriftEvent, Mapping, Tenant
 logger = logging.getLogger(__name__)
 
 POLICIES = ("propagate", "hold", "ignore")
+HOLDING_KINDS: dict[str, tuple[str, ...] | None] = {"hold": None, "propagate": ("format_changed", "unit_scale")}
+"""Per policy, the kinds of open breaking event that hold a stream (None: every kind)."""
 STATUSES = ("open", "accepted", "rejected", "muted")
 AUTO_THRESHOLD_SETTING = "drift_auto_threshold"
 MUTES_SETTING = "drift_mutes"
@@ -131,17 +134,23 @@ def _payload(info: EventInfo) -> dict[str, Any]:
 
 
 def _held(session, tenant_id: uuid.UUID, connection_id: uuid.UUID, stream: str) -> bool:
+    """``hold``: any open breaking event holds the stream. ``propagate``: an open breaking value
+    change does (its values still parse, so applying them would write wrong canonical values and
+    no repair exists for it yet). ``ignore``: nothing does."""
     policy = session.scalar(select(Connection.drift_policy).where(Connection.tenant_id == tenant_id,
                                                                   Connection.id == connection_id))
-    if policy != "hold":
+    if policy not in HOLDING_KINDS:
         return False
-    return session.scalar(select(DriftEvent.id).where(
+    query = select(DriftEvent.id).where(
         DriftEvent.tenant_id == tenant_id, DriftEvent.connection_id == connection_id, DriftEvent.stream == stream,
-        DriftEvent.status == "open", DriftEvent.severity == "breaking").limit(1)) is not None
+        DriftEvent.status == "open", DriftEvent.severity == "breaking")
+    if HOLDING_KINDS[policy] is not None:
+        query = query.where(DriftEvent.kind.in_(HOLDING_KINDS[policy]))
+    return session.scalar(query.limit(1)) is not None
 
 
 def held_streams(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID) -> set[str]:
-    """Streams not applied now: the connection holds on drift and they have an open breaking event."""
+    """Streams not applied now: their connection's policy holds on one of their open breaking events."""
     with rt.db.tenant(tenant_id) as session:
         streams = set(session.scalars(select(DriftEvent.stream).distinct().where(
             DriftEvent.tenant_id == tenant_id, DriftEvent.connection_id == connection_id,

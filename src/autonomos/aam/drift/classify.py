@@ -58,8 +58,9 @@ def classify(before: StreamShape, after: StreamShape, before_profile: dict[str, 
     removed, added = sorted(set(old) - set(new)), sorted(set(new) - set(old))
     renames = _renames(removed, added, bp, ap, pairs)
     for (gone, came), score in renames.items():
-        findings.append(Finding("field_renamed", gone, BREAKING if is_mapped(gone) else INFORMATIONAL, "name_and_values",
-                                gone, came, _samples(ap.get(came)), round(score, 3)))
+        severity = BREAKING if is_mapped(gone) else INFORMATIONAL
+        findings.append(Finding("field_renamed", gone, severity, "name_and_values", gone, came, _samples(ap.get(came)),
+                                round(score, 3)))
     renamed_from, renamed_to = {g for g, _ in renames}, {c for _, c in renames}
     for name in removed:
         if name not in renamed_from:

@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 import orjson
 
-from autonomos.engines.duckdb import ephemeral_duckdb
+from autonomos.engines.duckdb import ephemeral_duckdb, top_values
 
 TOP = 50
 """Values kept per field: a field with fewer distinct values keeps its whole value set."""
 
 STYLES: dict[str, str] = {
     "iso_date": r"regexp_full_match(val, '\d{4}-\d{2}-\d{2}')",
-    "iso_datetime": r"regexp_full_match(val, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+\-]\d{2}:?\d{2})?')",
+    "iso_datetime": r"regexp_full_match(val, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                    r"(Z|[+\-]\d{2}:?\d{2})?')",
     "slash_date": r"regexp_full_match(val, '\d{1,2}[/.]\d{1,2}[/.]\d{4}')",
     "day_first": r"regexp_full_match(val, '(1[3-9]|2\d|3[01])[/.]\d{1,2}[/.]\d{4}')",
     "month_first": r"regexp_full_match(val, '\d{1,2}[/.](1[3-9]|2\d|3[01])[/.]\d{4}')",
@@ -95,24 +96,18 @@ def _compute(paths: list[str], kinds: list[str], vals: list[str], total: int, me
             FROM g GROUP BY path""")
         names = [d[0] for d in stats.description]
         rows = {r[0]: dict(zip(names, r, strict=True)) for r in stats.fetchall()}
-        top: dict[str, list[list[Any]]] = {}
-        for path, val, n in conn.execute(f"""
-                SELECT path, val, n FROM (
-                    SELECT path, val, sum(n) AS n,
-                           row_number() OVER (PARTITION BY path ORDER BY sum(n) DESC, val) AS rank
-                    FROM g GROUP BY path, val)
-                WHERE rank <= {TOP} ORDER BY path, rank""").fetchall():
-            top.setdefault(path, []).append([val, int(n)])
+        top = top_values(conn, "g", TOP)
     return {path: _field(row, total, top.get(path, [])) for path, row in rows.items()}
 
 
-def _field(row: dict[str, Any], total: int, top: list[list[Any]]) -> dict[str, Any]:
+def _field(row: dict[str, Any], total: int, top: list[tuple[str, int]]) -> dict[str, Any]:
     n = int(row["n"])
     styles = {name: round(row[f"s_{name}"] / n, 4) for name in STYLES if row[f"s_{name}"]}
     kinds = sorted(row["kinds"])
+    median = None if row["median"] is None else float(row["median"])
     return {"count": n, "null_share": round((total - n) / total, 4) if total else 0.0,
             "type": _read_as(set(kinds), styles), "kinds": kinds, "distinct": int(row["distinct_values"]),
-            "top": top, "median": None if row["median"] is None else float(row["median"]), "styles": styles}
+            "top": [list(t) for t in top], "median": median, "styles": styles}
 
 
 def _read_as(kinds: set[str], styles: dict[str, float]) -> str:
