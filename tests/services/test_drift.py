@@ -286,3 +286,14 @@ def test_the_field_list_recipe_keeps_its_own_history_and_may_return_to_a_schema(
     assert third.id != first.id  # A -> B -> A is a history of three snapshots
     assert [e.kind for e in stream.events()] == ["field_renamed", "field_renamed"]
     assert profile_stream(rt, stream.tenant_id, stream.name, "accounts").created is False
+
+
+def test_a_rename_on_a_stream_keyed_by_content_is_still_one_rename(rt, make_tenant, tmp_path):
+    tenant = make_tenant("drift")
+    path = tmp_path / "accounts.csv"
+    connections.create_connection(rt, tenant.id, provider="files", name="crm-files",
+                                  config={"path": str(path), "format": "csv", "stream": "accounts"}, actor="test")
+    s = Stream(rt, tenant.id, path, "crm-files")
+    s.sync(base_rows())
+    s.sync([{("IndustryName" if k == "Industry" else k): v for k, v in r.items()} for r in base_rows()])
+    assert s.kinds() == {("field_renamed", "Industry", "breaking")}
