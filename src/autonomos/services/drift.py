@@ -102,9 +102,11 @@ def _discover(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID) -> di
 
 
 def check_run(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, run_id: uuid.UUID,
-              streams: list[str]) -> dict[str, DriftReport]:
-    """Check every stream the run landed; record events and announce them (and holds)."""
-    specs = _discover(rt, tenant_id, connection_id)
+              streams: list[str], discovered: list[StreamSpec] | None = None) -> dict[str, DriftReport]:
+    """Check every stream the run landed (``discovered``: the run's own discovery, if known);
+    record events and announce them (and holds)."""
+    specs = ({s.name: s for s in discovered} if discovered is not None
+             else _discover(rt, tenant_id, connection_id))
     mutes = _settings(rt, tenant_id).get(MUTES_SETTING, {})
     reports: dict[str, DriftReport] = {}
     for stream in streams or sorted(specs):
