@@ -40,7 +40,10 @@ class ApplyAfterSync:
             self._discovered[(tenant_id, connection_id)] = specs
             return specs
 
-        connector.discover = remembered  # type: ignore[method-assign]
+        try:
+            connector.discover = remembered  # type: ignore[method-assign]
+        except (AttributeError, TypeError):  # a connector that cannot be wrapped: drift discovers again
+            pass
 
     def batch_landed(self, batch: LandedBatch) -> None:
         """Batches are applied together when the run ends (one incremental apply per mapping)."""
@@ -61,7 +64,7 @@ class ApplyAfterSync:
 
 
 def sync_stage(rt: Runtime) -> SyncStage:
-    """The sync stage as the platform runs it: its connectors, and DCL apply after landing."""
+    """The sync stage as the platform runs it: its connectors, and drift then DCL apply after landing."""
 
     hook = ApplyAfterSync(rt)
 
