@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from autonomos.cli.common import TENANT_OPTION_HELP, actor, console, json_argument, resolve_tenant, runtime, table
 from autonomos.services import connections as service
+from autonomos.services import drift as drift_service
 
 connection_app = typer.Typer(help="Create, inspect, test and change a tenant's connections.", no_args_is_help=True)
 
@@ -64,14 +65,17 @@ def update(name: str, tenant: str = TENANT,
            credentials: str = typer.Option(None, "--credentials", help=CREDENTIALS_HELP),
            schedule: str = typer.Option(None, "--schedule"),
            no_schedule: bool = typer.Option(False, "--no-schedule", help="Remove the schedule."),
-           status: str = typer.Option(None, "--status", help="active or disabled.")) -> None:
-    """Change config, credentials, schedule or status."""
+           status: str = typer.Option(None, "--status", help="active or disabled."),
+           drift_policy: str = typer.Option(None, "--drift-policy", help="propagate, hold or ignore.")) -> None:
+    """Change config, credentials, schedule, status or drift policy."""
     with runtime() as rt:
         tenant_id = resolve_tenant(rt, tenant)
         if credentials is not None:
             service.set_credentials(rt, tenant_id, name, json_argument(credentials, "--credentials"), actor=actor())
         info = service.update_connection(rt, tenant_id, name, config=json_argument(config, "--config"), schedule=schedule,
                                          clear_schedule=no_schedule, status=status, actor=actor())
+        if drift_policy is not None:
+            drift_service.set_policy(rt, tenant_id, name, drift_policy, actor=actor())
         console.print(f"updated connection {info.name}")
 
 

@@ -51,3 +51,17 @@ def ephemeral_duckdb(
     finally:
         conn.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def top_values(conn: duckdb.DuckDBPyConnection, table: str, limit: int) -> dict[str, list[tuple[str, int]]]:
+    """The ``limit`` most frequent values of each path in a long table ``(path, val, n)`` of
+    counted values (profilers build one), most frequent first, ties by value."""
+    top: dict[str, list[tuple[str, int]]] = {}
+    for path, val, n in conn.execute(f"""
+            SELECT path, val, n FROM (
+                SELECT path, val, sum(n) AS n,
+                       row_number() OVER (PARTITION BY path ORDER BY sum(n) DESC, val) AS rank
+                FROM {table} GROUP BY path, val)
+            WHERE rank <= {int(limit)} ORDER BY path, rank""").fetchall():
+        top.setdefault(path, []).append((val, int(n)))
+    return top

@@ -2,45 +2,80 @@
 
 The sync stage (``autonomos.aam.sync``) knows nothing above it. Here it gets its connector
 factory (connections with their decrypted credentials) and its post-landing hook: when a run
-succeeds, the current mapping versions of its connection are applied to what landed (DCL).
+succeeds, its streams are checked for schema drift first, then the current mapping versions
+of its connection are applied to what landed (DCL), except to streams drift holds.
 The upkeep thread reconciles the queue and drains the embedding outbox.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 
+from autonomos.aam.connectors.base import Connector, StreamSpec
 from autonomos.aam.sync import worker as sync_worker
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, SyncStage
 from autonomos.runtime import Runtime
-from autonomos.services import connections
+from autonomos.services import connections, drift
 from autonomos.services.apply import apply_connection
 from autonomos.services.upkeep import upkeep
 
+logger = logging.getLogger(__name__)
+
 
 class ApplyAfterSync:
-    """The post-landing hook: a succeeded run's connection is applied (DCL) once, at its end."""
+    """The post-landing hook: a succeeded run's streams are checked for drift, then its
+    connection is applied (DCL) once, at its end, leaving out the streams drift holds."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self._discovered: dict[tuple[uuid.UUID, uuid.UUID], list[StreamSpec]] = {}
+
+    def remember_discovery(self, tenant_id: uuid.UUID, connection_id: uuid.UUID, connector: Connector) -> None:
+        """Keep what the run's own discovery returned, so the drift check does not discover again."""
+        discover = connector.discover
+
+        def remembered() -> list[StreamSpec]:
+            specs = discover()
+            self._discovered[(tenant_id, connection_id)] = specs
+            return specs
+
+        try:
+            connector.discover = remembered  # type: ignore[method-assign]
+        except (AttributeError, TypeError):  # a connector that cannot be wrapped: drift discovers again
+            pass
 
     def batch_landed(self, batch: LandedBatch) -> None:
         """Batches are applied together when the run ends (one incremental apply per mapping)."""
 
     def run_finished(self, run: FinishedRun) -> None:
-        if run.status == "succeeded":
+        specs = self._discovered.pop((run.tenant_id, run.connection_id), None)
+        if run.status != "succeeded":
+            return
+        try:
+            drift.check_run(self.rt, run.tenant_id, run.connection_id, run.run_id, run.streams, specs)
+        except Exception:  # the records are landed; a failed check must not keep them from applying
+            logger.exception("drift check failed", extra={"run_id": str(run.run_id)})
+        streams = drift.streams_to_apply(self.rt, run.tenant_id, run.connection_id, run.streams)
+        if streams is None:
             apply_connection(self.rt, run.tenant_id, run.connection_id, run.streams)
+        elif streams:
+            apply_connection(self.rt, run.tenant_id, run.connection_id, streams)
 
 
 def sync_stage(rt: Runtime) -> SyncStage:
-    """The sync stage as the platform runs it: its connectors, and DCL apply after landing."""
+    """The sync stage as the platform runs it: its connectors, and drift then DCL apply after landing."""
+
+    hook = ApplyAfterSync(rt)
 
     def open_connector(tenant_id: uuid.UUID, connection_id: uuid.UUID) -> OpenedConnector:
         info = connections.get_connection(rt, tenant_id, str(connection_id))
         credentials = connections.connection_credentials(rt, tenant_id, str(connection_id))
-        return OpenedConnector(connections.build_connector(rt, tenant_id, info, credentials), info.provider, info.name)
+        connector = connections.build_connector(rt, tenant_id, info, credentials)
+        hook.remember_discovery(tenant_id, connection_id, connector)
+        return OpenedConnector(connector, info.provider, info.name)
 
-    return SyncStage(open_connector=open_connector, post_landing=ApplyAfterSync(rt))
+    return SyncStage(open_connector=open_connector, post_landing=hook)
 
 
 def run_worker(rt: Runtime, *, burst: bool = False) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from autonomos.dcl.profiling.flatten import leaves
 from autonomos.dcl.profiling.patterns import PREDICATES
 from autonomos.dcl.profiling.typing import FieldProfile, InferredType, Profile
-from autonomos.engines.duckdb import ephemeral_duckdb
+from autonomos.engines.duckdb import ephemeral_duckdb, top_values
 
 KINDS = ("s", "i", "f", "b", "o", "a")
 TOP_VALUES = 5
@@ -89,14 +89,8 @@ def _profile(columns: _Columns, memory_limit: str) -> list[FieldProfile]:
             FROM g GROUP BY path""")
         names = [d[0] for d in stats.description]
         rows = {r[0]: dict(zip(names, r, strict=True)) for r in stats.fetchall()}
-        top: dict[str, list] = {}
-        for path, val, n in conn.execute(f"""
-                SELECT path, val, n FROM (
-                    SELECT path, val, sum(n) AS n,
-                           row_number() OVER (PARTITION BY path ORDER BY sum(n) DESC, val) AS rank
-                    FROM g GROUP BY path, val)
-                WHERE rank <= {TOP_VALUES} ORDER BY path, rank""").fetchall():
-            top.setdefault(path, []).append({"value": val, "count": int(n)})
+        top = {path: [{"value": val, "count": n} for val, n in values]
+               for path, values in top_values(conn, "g", TOP_VALUES).items()}
     return [_field(path, total, rows.get(path), top.get(path, [])) for path, total in sorted(columns.totals.items())]
 
 

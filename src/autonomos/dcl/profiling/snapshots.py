@@ -4,7 +4,7 @@ The fingerprint is a hash of the sorted (path, type) list, so it is stable under
 order and changes exactly when a field appears, disappears or changes type. Re-profiling
 an unchanged schema refreshes the stored profile; a new fingerprint is a new snapshot, and
 its fields are queued for embedding (the previous snapshot's, for removal) in the same
-transaction.
+transaction. Snapshots are a history: a schema that comes back is a new snapshot again.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from sqlalchemy.orm import Session
 from autonomos.dcl.profiling.typing import Profile
 from autonomos.dcl.vectors.sources import enqueue, make_ref
 from autonomos.store.tables import SchemaSnapshot
+
+
+RECIPE = "fields-1"
+"""This module's fingerprint recipe (sorted name/type pairs); other recipes keep their own history."""
 
 
 def snapshot_fields(profile: Profile) -> list[dict[str, str]]:
@@ -48,18 +52,17 @@ def store_snapshot(
     digest = fingerprint(fields)
     previous = session.scalar(
         select(SchemaSnapshot).where(SchemaSnapshot.tenant_id == tenant_id, SchemaSnapshot.connection_id == connection_id,
-                                     SchemaSnapshot.stream == stream)
-        .order_by(SchemaSnapshot.observed_at.desc()).limit(1))
-    new_id = uuid.uuid4()
-    statement = insert(SchemaSnapshot).values(id=new_id, tenant_id=tenant_id, connection_id=connection_id,
-                                              stream=stream, fingerprint=digest, fields=fields, profile=profile)
-    snapshot_id = session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["tenant_id", "connection_id", "stream", "fingerprint"],
-            set_={"profile": statement.excluded.profile, "observed_at": func.now()})
-        .returning(SchemaSnapshot.id)
-    ).scalar_one()
-    created = snapshot_id == new_id
+                                     SchemaSnapshot.stream == stream, SchemaSnapshot.recipe == RECIPE)
+        .order_by(SchemaSnapshot.observed_at.desc()).limit(1).with_for_update())
+    created = previous is None or previous.fingerprint != digest
+    if created:
+        snapshot_id = session.execute(
+            insert(SchemaSnapshot).values(tenant_id=tenant_id, connection_id=connection_id, stream=stream,
+                                          fingerprint=digest, recipe=RECIPE, fields=fields, profile=profile)
+            .returning(SchemaSnapshot.id)).scalar_one()
+    else:
+        previous.profile, previous.observed_at = profile, func.now()
+        snapshot_id = previous.id
     if created:
         enqueue(session, tenant_id, "source_field", [make_ref(snapshot_id, f["name"]) for f in fields])
         if previous is not None:

@@ -94,7 +94,8 @@ def current_refs(session: Session, tenant_id: uuid.UUID) -> dict[ItemKind, list[
     refs: dict[ItemKind, list[str]] = {}
     schema_ids = list(session.scalars(select(CanonicalSchema.id).where(CanonicalSchema.tenant_id == tenant_id)))
     refs["canonical_field"] = sorted(_all(_canonical(session, tenant_id, schema_ids)))
-    latest = (select(SchemaSnapshot.id).where(SchemaSnapshot.tenant_id == tenant_id)
+    # Field-list snapshots only: drift keeps a history of its own recipe next to them.
+    latest = (select(SchemaSnapshot.id).where(SchemaSnapshot.tenant_id == tenant_id, SchemaSnapshot.recipe == "fields-1")
               .ext(distinct_on(SchemaSnapshot.connection_id, SchemaSnapshot.stream))
               .order_by(SchemaSnapshot.connection_id, SchemaSnapshot.stream, SchemaSnapshot.observed_at.desc()))
     refs["source_field"] = sorted(_all(_source(session, tenant_id, list(session.scalars(latest)))))

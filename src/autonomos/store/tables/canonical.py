@@ -116,15 +116,19 @@ class EntityLink(TenantOwned, Base):
 
 
 class SchemaSnapshot(TenantOwned, Base):
-    """A stream's observed schema and its fingerprint, with the profile that describes it."""
+    """A stream's observed schema and its fingerprint, with the profile that describes it.
+
+    A history ordered by ``observed_at``: a schema may come back (A -> B -> A). ``recipe``
+    names how the fingerprint was computed; fingerprints are compared within one recipe."""
 
     __tablename__ = "schema_snapshots"
-    __table_args__ = (UniqueConstraint("tenant_id", "connection_id", "stream", "fingerprint"),)
+    __table_args__ = (Index(None, "tenant_id", "connection_id", "stream", "observed_at"),)
 
     id: Mapped[uuid.UUID] = new_id_column()
     connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     stream: Mapped[str] = mapped_column(Text, nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    recipe: Mapped[str] = mapped_column(String(16), nullable=False, server_default="fields-1")
     fields: Mapped[list] = mapped_column(JSONB, nullable=False)
     profile: Mapped[dict | None] = mapped_column(JSONB)
     observed_at: Mapped[dt.datetime] = utcnow_column()
@@ -141,7 +145,9 @@ class DriftEvent(TenantOwned, Base):
     stream: Mapped[str] = mapped_column(Text, nullable=False)
     from_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     to_snapshot_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False, server_default="informational")
+    rule: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
     field: Mapped[str] = mapped_column(Text, nullable=False)
     details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
     repair: Mapped[dict | None] = mapped_column(JSONB)

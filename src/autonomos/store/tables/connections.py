@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    CheckConstraint,
     BigInteger,
     Boolean,
     DateTime,
@@ -31,7 +32,8 @@ class Connection(TenantOwned, Base):
     """One tenant's configured access to one provider. Credentials are stored encrypted only."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"), UniqueConstraint("tenant_id", "id"))
+    __table_args__ = (UniqueConstraint("tenant_id", "name"), UniqueConstraint("tenant_id", "id"),
+                      CheckConstraint("drift_policy IN ('propagate', 'hold', 'ignore')", name="drift_policy"))
 
     id: Mapped[uuid.UUID] = new_id_column()
     provider_id: Mapped[str] = mapped_column(String(64), ForeignKey("providers.id"), nullable=False)
@@ -41,6 +43,8 @@ class Connection(TenantOwned, Base):
     credentials_key_id: Mapped[str | None] = mapped_column(String(16))
     schedule: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    drift_policy: Mapped[str] = mapped_column(String(16), nullable=False, server_default="propagate")
+    """What a schema change does to applying: propagate, hold (on a breaking change), ignore."""
     created_at: Mapped[dt.datetime] = utcnow_column()
     updated_at: Mapped[dt.datetime] = utcnow_column()
 
