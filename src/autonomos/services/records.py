@@ -1,11 +1,11 @@
 """What consumers read: canonical events by resumable cursor, current records, unified views.
 
 The cursor is an event's ``seq`` (an identity column): a consumer stores the last ``seq`` it
-processed and asks for events after it. Events commit with their records in one transaction,
-so a cursor never skips an event of a committed change. (Identity values are handed out
-before commit, so a reader racing a concurrent apply could see seq 12 before seq 11 commits;
-apply batches of one mapping are serialised by an advisory lock, and consumers that need
-strict completeness across concurrent applies re-read a short window behind their cursor.)
+processed and asks for events after it. Events commit with their records in one transaction.
+Identity values are handed out before commit, so a reader racing a concurrent apply could see
+seq 12 before seq 11 commits; events are therefore served only up to the visibility
+watermark (``store.event_watermark``), below which no event can still appear, so a cursor
+never skips one.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import datetime as dt
+
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,7 @@ from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unifi
 from autonomos.dcl.mappings.review import connection_id
 from autonomos.errors import NotFound
 from autonomos.runtime import Runtime
+from autonomos.store.event_watermark import watermark
 from autonomos.store.tables import CanonicalEvent, CanonicalRecord, ChangeLog, Connection, Tenant
 
 
@@ -52,7 +55,7 @@ _ALL_ENTITIES = text(
         FROM entities WHERE entities.entity IS NOT NULL)
     SELECT ev.* FROM entities CROSS JOIN LATERAL (
         SELECT * FROM canonical_events
-        WHERE tenant_id = :tenant AND entity = entities.entity AND seq > :after
+        WHERE tenant_id = :tenant AND entity = entities.entity AND seq > :after AND seq <= :upto
         ORDER BY seq LIMIT :limit) ev
     ORDER BY ev.seq LIMIT :limit
     """
@@ -63,22 +66,25 @@ def read_events(rt: Runtime, tenant_id: uuid.UUID, *, entity: str | None = None,
                 limit: int = 100) -> EventPage:
     """Events with ``seq`` above ``after`` in order; ``next_cursor`` is where to resume."""
     with rt.db.tenant(tenant_id) as session:
+        upto = watermark(session)
         if entity:
             query = (select(CanonicalEvent)
                      .where(CanonicalEvent.tenant_id == tenant_id, CanonicalEvent.entity == entity,
-                            CanonicalEvent.seq > after)
+                            CanonicalEvent.seq > after, CanonicalEvent.seq <= upto)
                      .order_by(CanonicalEvent.seq).limit(limit))
         else:
             query = select(CanonicalEvent).from_statement(_ALL_ENTITIES.bindparams(
-                tenant=tenant_id, after=after, limit=limit))
+                tenant=tenant_id, after=after, upto=upto, limit=limit))
         events = [_envelope(e) for e in session.scalars(query)]
     return EventPage(events, events[-1]["seq"] if events else after)
 
 
 def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: str | None = None,
                  where: dict[str, str] | None = None, include_deleted: bool = False,
-                 limit: int = 50) -> list[dict[str, Any]]:
-    """Current canonical records of an entity, filtered by connection and field values."""
+                 limit: int = 50, after: tuple[str, str] | None = None,
+                 modified_after: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Current canonical records of an entity, filtered by connection, field values and last
+    change, in (connection, record key) order; ``after`` resumes behind such a pair."""
     with rt.db.tenant(tenant_id) as session:
         query = (select(CanonicalRecord, Connection.name)
                  .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
@@ -91,6 +97,11 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
             query = query.where(CanonicalRecord.data[name].astext == value)
         if not include_deleted:
             query = query.where(CanonicalRecord.is_deleted.is_(False))
+        if after is not None:
+            query = query.where((Connection.name > after[0])
+                                | ((Connection.name == after[0]) & (CanonicalRecord.record_key > after[1])))
+        if modified_after is not None:
+            query = query.where(CanonicalRecord.updated_at > modified_after)
         return [_record(r, name) for r, name in session.execute(query)]
 
 

@@ -24,6 +24,7 @@ from autonomos.store.roles import roles_for_database
 MAINTENANCE_USERS = frozenset({
     "autonomos.services.tenants",
     "autonomos.services.keys",
+    "autonomos.services.platform_keys",
     "autonomos.services.vectors",
     "autonomos.dcl.vectors.outbox",
     "autonomos.aam.sync.reconciler",
