@@ -49,6 +49,7 @@ class Seeded:
     record_id: str
     proposal_id: uuid.UUID
     version_id: uuid.UUID
+    key_id: uuid.UUID
 
 
 @pytest.fixture(scope="module")
@@ -68,4 +69,5 @@ def seeded(rt, tmp_path_factory) -> Seeded:
     proposal = review.list_queue(rt, tenant, status=None)[0]
     published = mappings.publish_reviewed(rt, tenant, "crm", "contacts", actor="test")
     record = records.list_records(rt, tenant, "contact")[0]
-    return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id)
+    key, _ = apikeys.create_key(rt, tenant, "reader", name="seeded", actor="test")
+    return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from autonomos.services import apikeys
 from tests.api.routes import ID_VALUES, api_routes, fill, id_params
 
 COMPARED = ("status", "type", "title", "detail")
@@ -21,7 +22,7 @@ def _b_views(client, app, seeded, headers) -> dict[str, object]:
     return views
 
 
-def test_every_id_route_answers_404_for_another_tenants_object(client, app, seeded, make_tenant, key_for):
+def test_every_id_route_answers_404_for_another_tenants_object(rt, client, app, seeded, make_tenant, key_for):
     a_admin = key_for(make_tenant("api-a").id, "admin")
     b_reader = key_for(seeded.tenant_id, "reader")
     before = _b_views(client, app, seeded, b_reader)
@@ -40,3 +41,5 @@ def test_every_id_route_answers_404_for_another_tenants_object(client, app, seed
         assert {k: got.json()[k] for k in COMPARED} == {k: missing.json()[k] for k in COMPARED}, (method, path)
 
     assert _b_views(client, app, seeded, b_reader) == before
+    keys = {k.id: k.revoked for k in apikeys.list_keys(rt, seeded.tenant_id)}
+    assert keys[seeded.key_id] is False  # A's revoke did not reach B's key

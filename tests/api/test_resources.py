@@ -54,3 +54,17 @@ def test_mapping_versions_list_show_publish(client, seeded, key_for):
     published = client.post("/mapping-versions", headers=admin, json={"connection": "crm", "stream": "contacts"})
     assert published.status_code == 201, published.text
     assert [item["created"] for item in published.json()["items"]] == [False]  # nothing new accepted
+
+
+def test_admin_manages_the_tenants_keys(client, make_tenant, key_for):
+    admin = key_for(make_tenant("api").id, "admin")
+    made = client.post("/api-keys", headers=admin, json={"role": "reader", "name": "dash"})
+    assert made.status_code == 201, made.text
+    key = made.json()["key"]
+    reader = {"Authorization": f"Bearer {key}"}
+    assert client.get("/connections", headers=reader).status_code == 200
+    listed = client.get("/api-keys", headers=admin).json()["items"]
+    assert {k["name"] for k in listed} >= {"dash"} and all("key" not in k and "key_hash" not in k for k in listed)
+    assert client.get("/api-keys", headers=reader).status_code == 403
+    revoked = client.post(f"/api-keys/{made.json()['id']}/revoke", headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
