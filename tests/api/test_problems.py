@@ -46,3 +46,21 @@ def test_product_errors_map_to_statuses(client, make_tenant, key_for):
     assert conflict.status_code == 409 and conflict.json()["type"].endswith("/Conflict")
     unknown = client.post("/connections", headers=headers, json={**body, "name": "other", "provider": "nope"})
     assert unknown.status_code == 404
+
+
+def test_an_unexpected_error_is_a_500_problem_without_a_trace(rt):
+    from starlette.testclient import TestClient
+
+    from autonomos.api import create_app
+
+    app = create_app(rt, listen_for_revocations=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("internal detail: password=hunter2")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom")
+    assert response.status_code == 500 and response.headers["content-type"] == PROBLEM
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    assert response.headers["X-Request-Id"]

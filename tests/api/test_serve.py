@@ -38,7 +38,7 @@ def _wait_up(url: str, server: subprocess.Popen) -> None:
     raise AssertionError("server did not start")
 
 
-def test_serve_with_a_key_made_by_the_cli(settings, make_tenant, tmp_path):
+def test_serve_with_two_workers_and_a_key_made_by_the_cli(settings, make_tenant, tmp_path):
     env = subprocess_env(settings, COLUMNS="200")
     tenant = make_tenant("api")
     created = runner.invoke(app, ["apikey", "create", "--tenant", tenant.slug, "--role", "reader", "--name", "cli"],
@@ -50,7 +50,7 @@ def test_serve_with_a_key_made_by_the_cli(settings, make_tenant, tmp_path):
     assert "reader" in listed.output and key not in listed.output
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "autonomos.cli", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "autonomos.cli", "serve", "--port", str(port), "--workers", "2"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -69,6 +69,9 @@ def test_serve_with_a_key_made_by_the_cli(settings, make_tenant, tmp_path):
                 break
             time.sleep(0.1)
         assert status == 401
+        # Two workers, each with its own cache: every one of them now refuses the key.
+        assert {httpx.get(f"{base}/connections", headers={"Authorization": f"Bearer {key}"}).status_code
+                for _ in range(20)} == {401}
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)

@@ -76,7 +76,12 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # the problem answer carries the request id too
+                log.error("unexpected error", error=type(exc).__name__, exc_info=exc)
+                response = problems.problem(request, 500, "the server could not complete the request",
+                                            kind="internal")
             status = response.status_code
             response.headers["X-Request-Id"] = request_id
             return response
