@@ -16,7 +16,7 @@ from typing import Any
 
 import datetime as dt
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
@@ -81,16 +81,18 @@ def read_events(rt: Runtime, tenant_id: uuid.UUID, *, entity: str | None = None,
 
 def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: str | None = None,
                  where: dict[str, str] | None = None, include_deleted: bool = False,
-                 limit: int = 50, after: tuple[str, str] | None = None,
+                 limit: int = 50, after: tuple[str, str, str] | None = None,
                  modified_after: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Current canonical records of an entity, filtered by connection, field values and last
-    change, in (connection, record key) order; ``after`` resumes behind such a pair."""
+    change, in the order of the unique index (connection id, stream, record key), so a page is
+    an index range, never a sort; ``after`` resumes behind such a triple."""
     with rt.db.tenant(tenant_id) as session:
         query = (select(CanonicalRecord, Connection.name)
                  .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
                        & (Connection.id == CanonicalRecord.connection_id))
                  .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity)
-                 .order_by(Connection.name, CanonicalRecord.record_key).limit(limit))
+                 .order_by(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
+                 .limit(limit))
         if connection:
             query = query.where(CanonicalRecord.connection_id == connection_id(session, tenant_id, connection))
         for name, value in (where or {}).items():
@@ -98,15 +100,16 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
         if not include_deleted:
             query = query.where(CanonicalRecord.is_deleted.is_(False))
         if after is not None:
-            query = query.where((Connection.name > after[0])
-                                | ((Connection.name == after[0]) & (CanonicalRecord.record_key > after[1])))
+            query = query.where(tuple_(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
+                                > tuple_(uuid.UUID(after[0]), after[1], after[2]))
         if modified_after is not None:
             query = query.where(CanonicalRecord.updated_at > modified_after)
         return [_record(r, name) for r, name in session.execute(query)]
 
 
 def _record(r: CanonicalRecord, connection: str) -> dict[str, Any]:
-    return {"id": str(r.id), "entity": r.entity, "connection": connection, "stream": r.stream,
+    return {"id": str(r.id), "entity": r.entity, "connection": connection, "connection_id": str(r.connection_id),
+            "stream": r.stream,
             "record_key": r.record_key, "data": r.data, "is_deleted": r.is_deleted, "version": r.version,
             "mapping_version_id": str(r.mapping_version_id), "updated_at": r.updated_at.isoformat()}
 
