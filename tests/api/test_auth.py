@@ -74,3 +74,12 @@ def test_platform_key_reads_no_tenant_data(rt, client, app):
         url = fill(path, {name: uuid.uuid4() for name in id_params(path)})
         response = client.get(url, headers=headers, params={"entity": "contact"})
         assert response.status_code == 403, (path, response.text)
+
+
+def test_a_wrong_secret_under_a_real_prefix_is_refused_and_remembered(rt, client, app, make_tenant):
+    tenant = make_tenant("api").id
+    info, key = apikeys.create_key(rt, tenant, "reader", actor="test")
+    forged = f"aos_{info.prefix}_{'x' * 43}"
+    assert client.get("/connections", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert app.state.key_cache.refused(forged) and not app.state.key_cache.refused(key)
+    assert client.get("/connections", headers={"Authorization": f"Bearer {key}"}).status_code == 200

@@ -29,6 +29,8 @@ from autonomos.services.apikeys import Principal, Role
 logger = logging.getLogger(__name__)
 
 CACHE_TTL = 30.0
+REFUSAL_TTL = 10.0
+MAX_REFUSALS = 100_000
 DEFAULT_RATE = (50.0, 100)
 """Requests a second and burst per key, unless the tenant's settings say otherwise
 (``api_rate_limit: {"per_second": .., "burst": ..}``)."""
@@ -43,6 +45,7 @@ class KeyCache:
     def __init__(self, ttl: float = CACHE_TTL) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._refusals: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -63,6 +66,23 @@ class KeyCache:
     def put(self, key: str, principal: Principal) -> None:
         with self._lock:
             self._entries[self.fingerprint(key)] = (time.monotonic() + self.ttl, principal)
+
+    def refused(self, key: str) -> bool:
+        """Whether ``key`` failed verification in the last ``REFUSAL_TTL`` seconds: a wrong
+        secret under a real prefix would otherwise cost an argon2 verification per request."""
+        fp = self.fingerprint(key)
+        with self._lock:
+            until = self._refusals.get(fp)
+            if until is not None and until < time.monotonic():
+                del self._refusals[fp]
+                return False
+            return until is not None
+
+    def refuse(self, key: str) -> None:
+        with self._lock:
+            if len(self._refusals) >= MAX_REFUSALS:
+                self._refusals.clear()
+            self._refusals[self.fingerprint(key)] = time.monotonic() + REFUSAL_TTL
 
     def forget(self, key_id: uuid.UUID | str) -> None:
         with self._lock:
@@ -114,12 +134,15 @@ async def principal(request: Request) -> Principal:
     key = _bearer(request)
     state = request.app.state
     found = state.key_cache.get(key)
-    if found is None:
+    if found is None and not state.key_cache.refused(key):
         found = await run_in_threadpool(apikeys.verify_key, state.rt, key)
         if found is None:
-            raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
-                             headers={"WWW-Authenticate": "Bearer"})
-        state.key_cache.put(key, found)
+            state.key_cache.refuse(key)
+        else:
+            state.key_cache.put(key, found)
+    if found is None:
+        raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
+                         headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = found
     structlog.contextvars.bind_contextvars(key_id=str(found.key_id), tenant_id=str(found.tenant_id))
     await run_in_threadpool(_rate_limit, state.rt, found)

@@ -48,11 +48,13 @@ def run(request: Request, rt: Runtime, who: Principal, body: Any,
     tenant, digest = who.tenant_id, _body_hash(request, body)
     table = IdempotencyKey.__table__
     with rt.db.tenant(tenant) as session:
-        # Expired keys, and claims abandoned by a crashed server, no longer count.
+        # The tenant's expired keys go (so the table holds one day of POSTs), and so does a
+        # claim of this key abandoned by a crashed server.
         session.execute(delete(table).where(
-            table.c.tenant_id == tenant, table.c.key == key,
-            (table.c.created_at < func.now() - text(f"interval '{KEEP}'"))
-            | (table.c.status_code.is_(None) & (table.c.created_at < func.now() - text(f"interval '{STALE_CLAIM}'")))))
+            table.c.tenant_id == tenant, table.c.created_at < func.now() - text(f"interval '{KEEP}'")))
+        session.execute(delete(table).where(
+            table.c.tenant_id == tenant, table.c.key == key, table.c.status_code.is_(None),
+            table.c.created_at < func.now() - text(f"interval '{STALE_CLAIM}'")))
         claimed = session.execute(insert(table).values(
             tenant_id=tenant, key=key, api_key_id=who.key_id, method=request.method, path=request.url.path,
             body_hash=digest).on_conflict_do_nothing().returning(table.c.key)).first()
