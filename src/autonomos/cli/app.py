@@ -10,6 +10,7 @@ from autonomos.cli.match_cmd import match
 from autonomos.cli import ontology, vectors
 from autonomos.cli import mapping, records, review
 from autonomos.cli.drift import drift_app
+from autonomos.cli import api_cmd
 
 app = typer.Typer(name="aos", help="AutonomOS AAM/DCL: connect sources, land records, map them to a canonical ontology.",
                   no_args_is_help=True, add_completion=False,
@@ -28,6 +29,8 @@ app.add_typer(mapping.mapping_app, name="mapping")
 app.add_typer(records.events_app, name="events")
 app.add_typer(records.records_app, name="records")
 app.add_typer(drift_app, name="drift")
+app.add_typer(api_cmd.apikey_app, name="apikey")
+app.command("serve")(api_cmd.serve)
 app.command("propose")(review.propose)
 app.command("worker")(sync.worker)
 app.command("scheduler")(sync.scheduler)

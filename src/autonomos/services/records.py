@@ -1,11 +1,11 @@
 """What consumers read: canonical events by resumable cursor, current records, unified views.
 
 The cursor is an event's ``seq`` (an identity column): a consumer stores the last ``seq`` it
-processed and asks for events after it. Events commit with their records in one transaction,
-so a cursor never skips an event of a committed change. (Identity values are handed out
-before commit, so a reader racing a concurrent apply could see seq 12 before seq 11 commits;
-apply batches of one mapping are serialised by an advisory lock, and consumers that need
-strict completeness across concurrent applies re-read a short window behind their cursor.)
+processed and asks for events after it. Events commit with their records in one transaction.
+Identity values are handed out before commit, so a reader racing a concurrent apply could see
+seq 12 before seq 11 commits; events are therefore served only up to the visibility
+watermark (``store.event_watermark``), below which no event can still appear, so a cursor
+never skips one.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+import datetime as dt
+
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
 from autonomos.dcl.mappings.review import connection_id
 from autonomos.errors import InvalidInput, NotFound
 from autonomos.runtime import Runtime
+from autonomos.store.event_watermark import watermark
 from autonomos.store.tables import (CanonicalEvent, CanonicalRecord, CanonicalSchemaVersion, ChangeLog, Connection,
                                      DefaultOntology, Mapping, Tenant)
 
@@ -53,7 +56,7 @@ _ALL_ENTITIES = text(
         FROM entities WHERE entities.entity IS NOT NULL)
     SELECT ev.* FROM entities CROSS JOIN LATERAL (
         SELECT * FROM canonical_events
-        WHERE tenant_id = :tenant AND entity = entities.entity AND seq > :after
+        WHERE tenant_id = :tenant AND entity = entities.entity AND seq > :after AND seq <= :upto
         ORDER BY seq LIMIT :limit) ev
     ORDER BY ev.seq LIMIT :limit
     """
@@ -64,36 +67,46 @@ def read_events(rt: Runtime, tenant_id: uuid.UUID, *, entity: str | None = None,
                 limit: int = 100) -> EventPage:
     """Events with ``seq`` above ``after`` in order; ``next_cursor`` is where to resume."""
     with rt.db.tenant(tenant_id) as session:
+        upto = watermark(session)
         if entity:
             query = (select(CanonicalEvent)
                      .where(CanonicalEvent.tenant_id == tenant_id, CanonicalEvent.entity == entity,
-                            CanonicalEvent.seq > after)
+                            CanonicalEvent.seq > after, CanonicalEvent.seq <= upto)
                      .order_by(CanonicalEvent.seq).limit(limit))
         else:
             query = select(CanonicalEvent).from_statement(_ALL_ENTITIES.bindparams(
-                tenant=tenant_id, after=after, limit=limit))
+                tenant=tenant_id, after=after, upto=upto, limit=limit))
         events = [_envelope(e) for e in session.scalars(query)]
     return EventPage(events, events[-1]["seq"] if events else after)
 
 
 def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: str | None = None,
                  where: dict[str, str] | None = None, include_deleted: bool = False,
-                 limit: int = 50) -> list[dict[str, Any]]:
-    """Current canonical records of an entity, filtered by connection and field values."""
+                 limit: int = 50, after: tuple[str, str, str] | None = None,
+                 modified_after: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Current canonical records of an entity, filtered by connection, field values and last
+    change, in the order of the unique index (connection id, stream, record key), so a page is
+    an index range, never a sort; ``after`` resumes behind such a triple."""
     with rt.db.tenant(tenant_id) as session:
         query = (select(CanonicalRecord, Connection.name)
                  .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
                        & (Connection.id == CanonicalRecord.connection_id))
                  .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity)
-                 .order_by(Connection.name, CanonicalRecord.record_key).limit(limit))
+                 .order_by(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
+                 .limit(limit))
         if connection:
             query = query.where(CanonicalRecord.connection_id == connection_id(session, tenant_id, connection))
         for name, value in (where or {}).items():
             query = query.where(CanonicalRecord.data[name].astext == value)
         if not include_deleted:
             query = query.where(CanonicalRecord.is_deleted.is_(False))
+        if after is not None:
+            query = query.where(tuple_(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
+                                > tuple_(uuid.UUID(after[0]), after[1], after[2]))
+        if modified_after is not None:
+            query = query.where(CanonicalRecord.updated_at > modified_after)
         found = [_record(r, name) for r, name in session.execute(query)]
-        if not found and not _entity_known(session, tenant_id, entity):
+        if not found and after is None and not _entity_known(session, tenant_id, entity):
             raise InvalidInput(f"no such entity {entity!r}: no ontology or mapping of this tenant names it")
         return found
 
@@ -110,7 +123,8 @@ def _entity_known(session: Session, tenant_id: uuid.UUID, entity: str) -> bool:
 
 
 def _record(r: CanonicalRecord, connection: str) -> dict[str, Any]:
-    return {"id": str(r.id), "entity": r.entity, "connection": connection, "stream": r.stream,
+    return {"id": str(r.id), "entity": r.entity, "connection": connection, "connection_id": str(r.connection_id),
+            "stream": r.stream,
             "record_key": r.record_key, "data": r.data, "is_deleted": r.is_deleted, "version": r.version,
             "mapping_version_id": str(r.mapping_version_id), "updated_at": r.updated_at.isoformat()}
 

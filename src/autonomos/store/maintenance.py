@@ -25,6 +25,7 @@ MAINTENANCE_USERS = frozenset({
     "autonomos.services.tenants",
     "autonomos.services.keys",
     "autonomos.services.doctor",  # flags connections of every tenant that keep a secret in their config
+    "autonomos.services.platform_keys",
     "autonomos.services.vectors",
     "autonomos.dcl.vectors.outbox",
     "autonomos.dcl.apply.runs",

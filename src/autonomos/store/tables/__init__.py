@@ -1,6 +1,7 @@
 """Every table of the system of record, grouped by concern. Importing this package
 registers them all on ``Base.metadata`` (Alembic's env and the tests rely on that)."""
 
+from autonomos.store.tables.api import IdempotencyKey, PlatformApiKey
 from autonomos.store.tables.apply import ApplyRun, ApplyStaging
 from autonomos.store.tables.canonical import (
     CanonicalEvent,
@@ -38,6 +39,8 @@ __all__ = [
     "ApplyRun",
     "ApplyStaging",
     "AuditLog",
+    "IdempotencyKey",
+    "PlatformApiKey",
     "CanonicalEvent",
     "CanonicalRecord",
     "CanonicalSchema",

@@ -28,6 +28,23 @@ if tokens >= 0 then return '0' end
 return tostring(-tokens / rate)
 """
 
+# The same bucket for callers that refuse instead of waiting (the HTTP API's 429): a token is
+# taken only when one is there, so a refused caller does not push the others' wait further.
+_TRY = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) else now = ts end
+local wait = '0'
+if tokens >= 1 then tokens = tokens - 1 else wait = tostring((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return wait
+"""
+
 
 class TokenBucket:
     """``per_second`` tokens a second, at most ``burst`` saved up; ``acquire`` waits for one."""
@@ -37,6 +54,7 @@ class TokenBucket:
             raise ValueError("rate_limit needs per_second > 0 and burst >= 1")
         self.key, self.per_second, self.burst, self.clock = key, per_second, burst, clock
         self._take = client.register_script(_TAKE)
+        self._try = client.register_script(_TRY)
         self._ttl_ms = int((burst / per_second + 60) * 1000)
 
     def acquire(self) -> float:
@@ -45,3 +63,7 @@ class TokenBucket:
         if wait > 0:
             self.clock.sleep(wait)
         return wait
+
+    def try_acquire(self) -> float:
+        """Take a token if one is there (0.0); else take none and return the seconds until one is."""
+        return float(self._try(keys=[self.key], args=[self.per_second, self.burst, self.clock.now(), self._ttl_ms]))

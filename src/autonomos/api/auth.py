@@ -1,0 +1,183 @@
+"""Bearer keys: verification with a short in-process cache, roles, revocation, rate limits.
+
+argon2 verification is slow on purpose (~160 ms), so a verified key is cached for
+``CACHE_TTL`` seconds under a SHA-256 of the key (the key itself is never kept). Revocation
+is announced on a Redis channel that every server process listens to, which drops the
+entry within moments; if Redis is unavailable the entry still expires with its TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+
+import structlog
+from fastapi import Request
+from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
+
+from autonomos.aam.connectors.rest.clock import SystemClock
+from autonomos.aam.connectors.rest.ratelimit import TokenBucket
+from autonomos.api.problems import ApiProblem
+from autonomos.runtime import Runtime
+from autonomos.services import apikeys
+from autonomos.services.apikeys import Principal, Role
+
+logger = logging.getLogger(__name__)
+
+CACHE_TTL = 30.0
+REFUSAL_TTL = 10.0
+MAX_REFUSALS = 100_000
+DEFAULT_RATE = (50.0, 100)
+"""Requests a second and burst per key, unless the tenant's settings say otherwise
+(``api_rate_limit: {"per_second": .., "burst": ..}``)."""
+
+RATE_LIMIT_OPEN = Counter("aos_api_rate_limit_fail_open_total",
+                          "Requests let through because the rate limiter's Redis was unreachable")
+
+
+class KeyCache:
+    """Verified principals by SHA-256 of the key, each for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = CACHE_TTL) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._refusals: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def fingerprint(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def get(self, key: str) -> Principal | None:
+        fp = self.fingerprint(key)
+        with self._lock:
+            entry = self._entries.get(fp)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[fp]
+                return None
+            return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        with self._lock:
+            self._entries[self.fingerprint(key)] = (time.monotonic() + self.ttl, principal)
+
+    def refused(self, key: str) -> bool:
+        """Whether ``key`` failed verification in the last ``REFUSAL_TTL`` seconds: a wrong
+        secret under a real prefix would otherwise cost an argon2 verification per request."""
+        fp = self.fingerprint(key)
+        with self._lock:
+            until = self._refusals.get(fp)
+            if until is not None and until < time.monotonic():
+                del self._refusals[fp]
+                return False
+            return until is not None
+
+    def refuse(self, key: str) -> None:
+        with self._lock:
+            if len(self._refusals) >= MAX_REFUSALS:
+                self._refusals.clear()
+            self._refusals[self.fingerprint(key)] = time.monotonic() + REFUSAL_TTL
+
+    def forget(self, key_id: uuid.UUID | str) -> None:
+        with self._lock:
+            for fp in [fp for fp, (_, p) in self._entries.items() if str(p.key_id) == str(key_id)]:
+                del self._entries[fp]
+
+
+class RevocationListener:
+    """A daemon thread that forgets revoked keys as their revocation is announced."""
+
+    def __init__(self, rt: Runtime, cache: KeyCache) -> None:
+        self.rt, self.cache = rt, cache
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="aos-key-revocations", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pubsub = self.rt.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(apikeys.revocation_channel(self.rt))
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") == "message":
+                        data = message["data"]
+                        self.cache.forget(data.decode() if isinstance(data, bytes) else data)
+                pubsub.close()
+            except Exception:  # noqa: BLE001 - Redis down: the cache TTL is the fallback
+                logger.warning("revocation listener lost Redis; retrying", exc_info=True)
+                self._stop.wait(2.0)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiProblem(401, "an API key is required: Authorization: Bearer <key>", kind="unauthorized",
+                         headers={"WWW-Authenticate": "Bearer"})
+    return key.strip()
+
+
+async def principal(request: Request) -> Principal:
+    """The verified key of this request, bound into the log context (ids only)."""
+    key = _bearer(request)
+    state = request.app.state
+    found = state.key_cache.get(key)
+    if found is None and not state.key_cache.refused(key):
+        found = await run_in_threadpool(apikeys.verify_key, state.rt, key)
+        if found is None:
+            state.key_cache.refuse(key)
+        else:
+            state.key_cache.put(key, found)
+    if found is None:
+        raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
+                         headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = found
+    structlog.contextvars.bind_contextvars(key_id=str(found.key_id), tenant_id=str(found.tenant_id))
+    await run_in_threadpool(_rate_limit, state.rt, found)
+    return found
+
+
+def _rate_limit(rt: Runtime, who: Principal) -> None:
+    per_second, burst = rt_rate(rt, who)
+    key = (rt.keys.tenant(who.tenant_id, "api", "rate", who.key_id) if who.tenant_id
+           else rt.keys.platform("api", "rate", who.key_id))
+    try:
+        wait = TokenBucket(rt.redis, key, per_second, burst, SystemClock()).try_acquire()
+    except Exception:  # noqa: BLE001 - Redis is never a reason to refuse service
+        RATE_LIMIT_OPEN.inc()
+        logger.warning("rate limiter unavailable; letting the request through")
+        return
+    if wait > 0:
+        raise ApiProblem(429, "rate limit exceeded for this API key", kind="rate-limited",
+                         headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+def rt_rate(rt: Runtime, who: Principal) -> tuple[float, int]:
+    """The key's (per second, burst): the tenant's ``api_rate_limit`` setting or the default."""
+    return who.rate or DEFAULT_RATE
+
+
+def tenant_of(who: Principal) -> uuid.UUID:
+    if who.tenant_id is None:
+        raise ApiProblem(403, "a platform key reads no tenant data", kind="forbidden")
+    return who.tenant_id
+
+
+def require(who: Principal, role: Role) -> uuid.UUID:
+    """The key's tenant, if its role is at least ``role``."""
+    tenant = tenant_of(who)
+    if not who.may(role):
+        raise ApiProblem(403, f"this action needs the {role} role", kind="forbidden")
+    return tenant

@@ -1,0 +1,40 @@
+"""What routes share: the runtime, the caller, and the caller's tenant at a given role."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from autonomos.api.auth import principal, require
+from autonomos.api.pagination import MAX_LIMIT
+from autonomos.runtime import Runtime
+from autonomos.services.apikeys import Principal
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+RT = Annotated[Runtime, Depends(runtime)]
+Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 1000).")]
+Cursor = Annotated[str | None, Query(description="``next_cursor`` of the previous page.")]
+
+
+def reader(who: Caller) -> uuid.UUID:
+    return require(who, "reader")
+
+
+def reviewer(who: Caller) -> uuid.UUID:
+    return require(who, "reviewer")
+
+
+def admin(who: Caller) -> uuid.UUID:
+    return require(who, "admin")
+
+
+ReaderTenant = Annotated[uuid.UUID, Depends(reader)]
+ReviewerTenant = Annotated[uuid.UUID, Depends(reviewer)]
+AdminTenant = Annotated[uuid.UUID, Depends(admin)]

@@ -1,0 +1,79 @@
+"""The API under test: the real application over the session's runtime (real Postgres and
+Redis), driven in-process through Starlette's TestClient; tenants, keys and a small seeded
+dataset (one file connection synced, matched, published and applied) for tenant B."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from starlette.testclient import TestClient
+
+from autonomos.api import create_app
+from autonomos.services import apikeys, connections, mappings, review, sync
+from autonomos.services.worker import run_worker
+
+CSV = ("Id,FirstName,LastName,Email,Title\n"
+       "0031,Ada,Lovelace,ada@example.com,CTO\n"
+       "0032,Grace,Hopper,grace@navy.mil,Rear Admiral\n")
+from tests.conftest import tenant_files
+
+
+@pytest.fixture(scope="module")
+def app(rt):
+    return create_app(rt)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def key_for(rt):
+    """A new key of ``role`` for ``tenant_id``: ``{"Authorization": "Bearer ..."}``."""
+
+    def make(tenant_id: uuid.UUID, role: str = "admin") -> dict[str, str]:
+        _, key = apikeys.create_key(rt, tenant_id, role, actor="test")
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+@dataclass
+class Seeded:
+    tenant_id: uuid.UUID
+    connection_id: str
+    run_id: uuid.UUID
+    record_id: str
+    proposal_id: uuid.UUID
+    version_id: uuid.UUID
+    key_id: uuid.UUID
+
+
+@pytest.fixture(scope="module")
+def seeded(rt, tmp_path_factory) -> Seeded:
+    """Tenant B with one object of every kind the id routes address."""
+    from autonomos.services import tenants, records
+
+    tenant = tenants.create_tenant(rt, f"api-b-{uuid.uuid4().hex[:8]}", actor="test").id
+    path = tenant_files(rt, tenant) / "contacts.csv"
+    path.write_text(CSV)
+    conn = connections.create_connection(rt, tenant, provider="files", name="crm", actor="test",
+                                         config={"path": str(path), "stream": "contacts", "primary_key": ["Id"]})
+    started = sync.start_sync(rt, tenant, "crm", actor="test")
+    run_worker(rt, burst=True)
+    review.propose_stream(rt, tenant, "crm", "contacts", actor="test")
+    review.accept_auto(rt, tenant, "crm", "contacts", actor="test")
+    proposal = review.list_queue(rt, tenant, status=None)[0]
+    published = mappings.publish_reviewed(rt, tenant, "crm", "contacts", actor="test")
+    record = records.list_records(rt, tenant, "contact")[0]
+    key, _ = apikeys.create_key(rt, tenant, "reader", name="seeded", actor="test")
+    return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id)
+
+
+def files_config(rt, tenant_id, name: str = "x.csv") -> dict:
+    """A files connection config inside the tenant's own files folder (the sandbox refuses others)."""
+    return {"path": str(tenant_files(rt, tenant_id) / name), "stream": "s"}
