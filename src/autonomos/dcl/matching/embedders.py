@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from autonomos.dcl.matching.exceptions import EmbedderError
+
 DEFAULT_EMBEDDER = "hashed-ngram"
 
 
@@ -136,5 +138,5 @@ def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
     try:
         factory = EMBEDDERS[name]
     except KeyError:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDERS)}") from None
+        raise EmbedderError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDERS)}") from None
     return factory()

@@ -1,6 +1,8 @@
 """Matching errors.
 
     AutonomosError
+    ├── ConfigurationError
+    │   └── EmbedderError            unknown embedder name, or its packaged model is not installed
     └── EngineError
         └── RerankerError            the reranker's API refused or answered nonsense (cause chained)
             └── RerankerUnavailable  it could not be reached, or kept answering 429/5xx (transient)
@@ -8,7 +10,11 @@
 
 from __future__ import annotations
 
-from autonomos.errors import EngineError
+from autonomos.errors import ConfigurationError, EngineError
+
+
+class EmbedderError(ConfigurationError):
+    """Raised when an embedder is unknown or its packaged model files are missing; never downloads instead."""
 
 
 class RerankerError(EngineError):

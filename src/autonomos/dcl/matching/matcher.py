@@ -57,11 +57,16 @@ class MatcherConfig:
 
 
 def match_schemas(
-    source: dict[str, Any], target: dict[str, Any], top_k: int = 5, thresholds: Thresholds | None = None
+    source: dict[str, Any],
+    target: dict[str, Any],
+    top_k: int = 5,
+    thresholds: Thresholds | None = None,
+    embedder: str = DEFAULT_EMBEDDER,
 ) -> dict[str, Any]:
     """Match a source schema to a target schema and return the FORMAT.md output document."""
-    config = MatcherConfig(thresholds=thresholds) if thresholds is not None else MatcherConfig()
-    return render(propose(source, target, top_k=top_k, config=config))
+    config = MatcherConfig(thresholds=thresholds or Thresholds(), embedder=embedder)
+    document = render(propose(source, target, top_k=top_k, config=config))
+    return {"embedder": get_embedder(embedder).model, **document}
 
 
 def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:
