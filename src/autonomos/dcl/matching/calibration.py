@@ -28,6 +28,8 @@ class Thresholds:
     review_score: float = 0.5
     auto_memory: float = 0.9
     auto_memory_support: float = 0.3
+    auto_generic_meaning: float = 0.75
+    """A name match resting on a bare generic word needs meaning at least this close as well."""
     auto_rejected: float = 0.7
     """A candidate whose target a person rejected for a field at least this similar is never `auto`."""
 
@@ -58,6 +60,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
         blockers.append("name match not strong enough")
     if best.signals.get("name_explained", 0.0) < thresholds.auto_explained and not recalled:
         blockers.append("a word of the source name has no counterpart")
+    if best.signals.get("bare_generic", 0.0) > 0 and best.signals.get("meaning", 0.0) < thresholds.auto_generic_meaning:
+        blockers.append("only a generic word agrees")
     if best.signals.get("rejected", 0.0) >= thresholds.auto_rejected:
         blockers.append("a person rejected this target for a field like it")
     if best.signals.get("value", 0.0) < thresholds.auto_value:

