@@ -192,3 +192,22 @@ def key_links(
             if plain:
                 boosted[(row, plain[0])] = KEY_SCORE if table == home else ELSEWHERE_SCORE
     return KeyLinks(boosted, frozenset(foreign), {table: frozenset(e) for table, e in related.items()})
+
+
+def hub_entities(targets: Sequence[TargetField], references: dict[int, str]) -> dict[str, int]:
+    """Target tables other tables refer to, each with the index of its own key field."""
+    referred = {table for index, table in references.items() if targets[index].table != table}
+    hubs: dict[str, int] = {}
+    for table in referred:
+        own = _own_key(references, targets, table)
+        if own is not None:
+            hubs[table] = own
+    return hubs
+
+
+def reference_counts(targets: Sequence[TargetField], references: dict[int, str]) -> dict[str, int]:
+    """How many target tables refer to each table."""
+    counts: dict[str, set[str]] = {}
+    for index, table in references.items():
+        counts.setdefault(table, set()).add(targets[index].table)
+    return {table: len(tables) for table, tables in counts.items()}
