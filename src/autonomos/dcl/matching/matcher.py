@@ -8,7 +8,7 @@ renders them into the benchmark JSON shape (FORMAT.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from autonomos.dcl.matching.keys import (
     target_references,
 )
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
+from autonomos.dcl.matching.learned import learn_abbreviations
 from autonomos.dcl.matching.memory import (
     MemoryWeights,
     Recollection,
@@ -122,7 +123,12 @@ def propose(
         return []
     if not targets:
         return [FieldProposal(f.table, f.name, (), "reject", ("target schema has no fields",)) for f in sources]
-    analyzer = ConceptAnalyzer(knowledge or default_knowledge(), _schema_words(source, target, sources, targets))
+    knowledge = knowledge or default_knowledge()
+    schema_words = _schema_words(source, target, sources, targets)
+    learned = learn_abbreviations(sources, targets, knowledge.words | frozenset(w.lower() for w in schema_words))
+    if learned:
+        knowledge = replace(knowledge, abbreviations={**learned, **knowledge.abbreviations})
+    analyzer = ConceptAnalyzer(knowledge, [*schema_words, *learned])
     source_tables = _unique(f.table for f in sources)
     target_tables = _unique(f.table for f in targets)
 
