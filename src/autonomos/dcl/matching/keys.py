@@ -50,7 +50,7 @@ def is_id_like(name: str) -> bool:
 
 
 def _initials_match(base: str, table: str) -> bool:
-    """'cg' names 'caregivers' when the table's pieces start with those letters (c-are g-ivers)."""
+    """'pl' names 'pricelists' when the table's letters follow in order from its first (p-rice l-ists)."""
     table = table.lower().replace("_", "")
     if len(base) < 2 or len(base) > 4:
         return False
@@ -150,7 +150,7 @@ def _own_key(references: dict[int, str], targets: Sequence[TargetField], entity:
 
 
 def _plain_reference(references: dict[int, str], targets: Sequence[TargetField], entity: str, table: str) -> list[int]:
-    """Fields of `table` referring to `entity`, plainest first ('measurement_concept_id' before 'unit_concept_id')."""
+    """Fields of `table` referring to `entity`, plainest first ('order_customer_id' before 'billing_customer_id' in orders)."""
     own_words = set(split_identifier(table))
     candidates = [i for i, ref in references.items() if ref == entity and targets[i].table == table]
 

@@ -31,11 +31,10 @@ def _initials(short: str, words: Sequence[str]) -> tuple[str, ...] | None:
         while position < len(words) and len(picked) < len(short):
             word = words[position]
             position += 1
-            if word in SKIPPED and picked:
-                continue
-            if word[0] != short[len(picked)]:
+            if word[0] == short[len(picked)]:
+                picked.append(word)
+            elif not (word in SKIPPED and picked):
                 break
-            picked.append(word)
         if len(picked) == len(short) and len(short) >= 2:
             return tuple(picked)
     return None

@@ -339,18 +339,20 @@ def _owners_to_hubs(
     pairs = []
     for row, key in enumerate(keys):
         scores = by_table[key.owner].scores
-        top = max(scores.values(), default=0.0) or 1.0
         for column, hub in enumerate(hub_names):
             spread = abs(np.log((len(key.tables) + 1) / (counts.get(hub, 0) + 1)))
-            combined = 0.4 * scores.get(hub, 0.0) / top + 0.4 * float(meaning[row, column]) + 0.2 * max(0.0, 1.0 - spread / 2)
+            combined = 0.4 * min(1.0, scores.get(hub, 0.0)) + 0.4 * float(meaning[row, column]) + 0.2 * max(0.0, 1.0 - spread / 2)
             pairs.append((combined, key.owner, hub))
     chosen: dict[str, str] = {}
     for combined, owner, hub in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
-        if owner not in chosen and hub not in chosen.values():
+        if combined >= HUB_MIN and owner not in chosen and hub not in chosen.values():
             chosen[owner] = hub
+    owners = {key.owner for key in keys}
+    # an owner no referred-to entity fits holds something the target lacks (a vendor's workspace)
     return _by_shared_references(
         [EntityAssignment(a.source_table, chosen[a.source_table], max(a.confidence, 0.5), a.scores)
-         if a.source_table in chosen else a for a in assignments],
+         if a.source_table in chosen else EntityAssignment(a.source_table, None, 0.0, a.scores)
+         if a.source_table in owners else a for a in assignments],
         sources, targets, references, keys, chosen,
     )
 
@@ -390,6 +392,7 @@ def _by_shared_references(
 
 
 SHARED_REFERENCE_WEIGHT = 0.5
+HUB_MIN = 0.35
 
 
 GENERIC_CONCEPTS = frozenset({"identifier", "TIME", "type", "name", "code", "value", "number", "status",
@@ -406,8 +409,8 @@ def _bare_generic(
 ) -> np.ndarray:
     """1 where a name match would rest on a bare generic word alone.
 
-    That is: the source name says nothing but generic words ("ITEMID" -> id) while the target
-    lost a content word when its table's words were dropped ("measurement_id" in MEASUREMENT).
+    That is: the source name says nothing but generic words ("ROWID" -> id) while the target
+    lost a content word when its table's words were dropped ("invoice_id" in an invoice table).
     """
     generic_rows = np.array([bool(bag) and set(bag) <= GENERIC_CONCEPTS for bag in source_bags])
     lost = np.array([
