@@ -8,6 +8,7 @@ from pathlib import Path
 from autonomos.dcl.matching import propose
 from autonomos.dcl.matching.keys import source_keys, target_references
 from autonomos.dcl.matching.learned import learn_abbreviations
+from autonomos.dcl.matching.probability import fit_isotonic, shipped_calibration, wilson_lower
 from autonomos.dcl.matching.schema_files import source_fields, target_fields
 
 MATCHING_DIR = Path(__file__).resolve().parents[3] / "src" / "autonomos" / "dcl" / "matching"
@@ -96,3 +97,16 @@ def test_a_reference_to_an_entity_the_target_lacks_stays_out_of_auto() -> None:
     proposals = {(p.source_table, p.source_field): p for p in propose(SHOP, TARGET)}
     workspace = proposals[("journeys", "tenant_key")]
     assert workspace.decision != "auto"
+
+
+def test_calibration_is_monotone_and_its_lower_bound_is_cautious() -> None:
+    fitted = fit_isotonic([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+                          [False, True, False, False, True, False, True, True, True, True])
+    scores = [i / 100 for i in range(101)]
+    estimates = [fitted.estimate(s) for s in scores]
+    assert estimates == sorted(estimates) and estimates[0] < estimates[-1]
+    assert all(fitted.lower_bound(s) <= fitted.estimate(s) for s in scores)
+    shipped = shipped_calibration()
+    shipped_estimates = [shipped.estimate(s) for s in scores]
+    assert shipped_estimates == sorted(shipped_estimates)
+    assert wilson_lower(5, 5) < wilson_lower(50, 50) < 1.0  # few fields never look certain

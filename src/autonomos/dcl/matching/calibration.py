@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from autonomos.dcl.matching.probability import auto_calibration
 from autonomos.dcl.matching.typing import Candidate, DecisionTier, EntityAssignment
 
 
@@ -20,6 +21,8 @@ class Thresholds:
     """Configurable gates for each tier."""
 
     auto_score: float = 0.7
+    auto_lower_bound: float = 0.9
+    """`auto` needs the calibrated probability's lower bound (probability.py) at least this high."""
     auto_margin: float = 0.1
     auto_name: float = 0.8
     auto_explained: float = 0.6
@@ -53,6 +56,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
     blockers: list[str] = []
     if best.score < thresholds.auto_score:
         blockers.append("score below auto threshold")
+    if thresholds.auto_lower_bound > 0 and auto_calibration().lower_bound(best.score) < thresholds.auto_lower_bound:
+        blockers.append("calibrated lower bound too low")
     if best.score - runner_up < thresholds.auto_margin:
         blockers.append("runner-up too close")
     recalled = _recalled(best, thresholds)

@@ -26,6 +26,7 @@ from autonomos.dcl.matching.keys import (
 )
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
 from autonomos.dcl.matching.learned import learn_abbreviations
+from autonomos.dcl.matching.probability import shipped_calibration
 from autonomos.dcl.matching.memory import (
     MemoryWeights,
     Recollection,
@@ -84,14 +85,16 @@ def match_schemas(
 
 
 def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:
-    """FieldProposals -> {"mappings": [...]} exactly as FORMAT.md describes."""
+    """FieldProposals -> {"mappings": [...]} as FORMAT.md describes, each candidate with its calibrated estimate."""
+    calibration = shipped_calibration()
     return {
         "mappings": [
             {
                 "source_table": proposal.source_table,
                 "source_field": proposal.source_field,
                 "candidates": [
-                    {"target_table": c.target_table, "target_field": c.target_field, "score": c.score}
+                    {"target_table": c.target_table, "target_field": c.target_field, "score": c.score,
+                     "estimate": calibration.estimate(c.score), "estimate_lower": calibration.lower_bound(c.score)}
                     for c in proposal.candidates
                 ],
                 "decision": proposal.decision,
