@@ -38,7 +38,7 @@ def test_json_output_follows_the_format(cases_dir: Path) -> None:
     for mapping in output["mappings"]:
         assert mapping["decision"] in {"auto", "review", "reject"}
         assert 1 <= len(mapping["candidates"]) <= 3
-        assert set(mapping["candidates"][0]) == {"target_table", "target_field", "score"}
+        assert set(mapping["candidates"][0]) == {"target_table", "target_field", "score", "estimate", "estimate_lower"}
 
 
 def test_table_output_without_json_flag(cases_dir: Path) -> None:
