@@ -16,9 +16,8 @@ import numpy as np
 
 from autonomos.dcl.matching.exceptions import EmbedderError
 
-MAX_TOKENS = 128
+MAX_TOKENS = 256  # what sentence-transformers uses for this model; table descriptions can be long
 BATCH = 64
-GELU_C = np.float32(math.sqrt(2.0 / math.pi))  # tanh form of GELU: vectors within 1e-4 of the erf form
 
 
 def packaged_model_dir() -> Path:
@@ -98,7 +97,7 @@ class NumpyMiniLM:
             context = context.transpose(0, 2, 1, 3).reshape(batch, width, -1)
             h = self._norm(h + self._dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
             inner = self._dense(h, p + "intermediate.dense")
-            inner = 0.5 * inner * (1.0 + np.tanh(GELU_C * (inner + 0.044715 * inner**3)))
+            inner = 0.5 * inner * (1.0 + _erf(inner * np.float32(1 / math.sqrt(2.0))))
             h = self._norm(h + self._dense(inner, p + "output.dense"), p + "output.LayerNorm")
         summed = (h * mask[:, :, None]).sum(axis=1)
         return summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
@@ -112,3 +111,11 @@ class NumpyMiniLM:
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         return (x - mean) / np.sqrt(var + self._eps) * self._w[name + ".weight"] + self._w[name + ".bias"]
 
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Abramowitz-Stegun 7.1.26 (max error 1.5e-7): the exact GELU the model was trained with."""
+    a = np.abs(x)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return (np.sign(x) * (1.0 - poly.astype(np.float32) * np.exp(-a * a))).astype(np.float32)
