@@ -92,9 +92,6 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self) -> None:
-        import os
-
-        os.environ["HF_HUB_OFFLINE"] = "1"
         folder = packaged_model_dir()
         try:
             from sentence_transformers import SentenceTransformer  # optional dependency
