@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autonomos.dcl.matching import SchemaFormatError, load_json, match_schemas
+from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, EMBEDDERS, EmbedderError
 
 
 def match(
@@ -20,11 +21,12 @@ def match(
     target: Path = typer.Option(..., "--target", help="Canonical target schema (*.schema.json)."),
     top_k: int = typer.Option(5, "--top-k", min=1, help="Candidates to list per source field."),
     as_json: bool = typer.Option(False, "--json", help="Print the mappings as JSON (benchmark format)."),
+    embedder: str = typer.Option(DEFAULT_EMBEDDER, "--embedder", help=f"Text embedder: {', '.join(sorted(EMBEDDERS))}."),
 ) -> None:
     """Rank target fields for every source field and decide auto / review / reject."""
     try:
-        result = match_schemas(load_json(source), load_json(target), top_k=top_k)
-    except (OSError, SchemaFormatError) as error:
+        result = match_schemas(load_json(source), load_json(target), top_k=top_k, embedder=embedder)
+    except (OSError, SchemaFormatError, EmbedderError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from error
     if as_json:

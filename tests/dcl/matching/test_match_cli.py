@@ -38,7 +38,7 @@ def test_json_output_follows_the_format(cases_dir: Path) -> None:
     for mapping in output["mappings"]:
         assert mapping["decision"] in {"auto", "review", "reject"}
         assert 1 <= len(mapping["candidates"]) <= 3
-        assert set(mapping["candidates"][0]) == {"target_table", "target_field", "score"}
+        assert set(mapping["candidates"][0]) == {"target_table", "target_field", "score", "estimate", "estimate_lower"}
 
 
 def test_table_output_without_json_flag(cases_dir: Path) -> None:
@@ -50,3 +50,16 @@ def test_table_output_without_json_flag(cases_dir: Path) -> None:
 def test_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["match", "--source", str(tmp_path / "nope.json"), "--target", str(tmp_path / "nope.json")])
     assert result.exit_code == 2
+
+
+def test_embedder_is_chosen_by_name_and_named_in_the_output(cases_dir: Path) -> None:
+    hashed = CliRunner().invoke(_app(), _args(cases_dir, "--json", "--embedder", "hashed-ngram"))
+    default = CliRunner().invoke(_app(), _args(cases_dir, "--json"))
+    assert hashed.exit_code == 0 and default.exit_code == 0, hashed.output + default.output
+    assert json.loads(hashed.stdout)["embedder"] == "hashed-ngram-1024"
+    assert json.loads(default.stdout)["embedder"] == "all-MiniLM-L6-v2"
+
+
+def test_an_unknown_embedder_is_a_clear_error(cases_dir: Path) -> None:
+    result = CliRunner().invoke(_app(), _args(cases_dir, "--json", "--embedder", "no-such-model"))
+    assert result.exit_code == 2 and "unknown embedder 'no-such-model'" in result.output

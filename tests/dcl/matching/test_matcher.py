@@ -50,7 +50,7 @@ def _tiny_schemas() -> tuple[dict, dict]:
 def test_output_has_the_documented_shape() -> None:
     source, target = _tiny_schemas()
     output = match_schemas(source, target, top_k=2)
-    assert set(output) == {"mappings"}
+    assert set(output) == {"embedder", "mappings"} and output["embedder"] == "all-MiniLM-L6-v2"
     assert len(output["mappings"]) == 5
     for mapping in output["mappings"]:
         assert set(mapping) == {"source_table", "source_field", "candidates", "decision"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from autonomos.dcl.matching.probability import auto_calibration
 from autonomos.dcl.matching.typing import Candidate, DecisionTier, EntityAssignment
 
 
@@ -20,6 +21,8 @@ class Thresholds:
     """Configurable gates for each tier."""
 
     auto_score: float = 0.7
+    auto_lower_bound: float = 0.9
+    """`auto` needs the calibrated probability's lower bound (probability.py) at least this high."""
     auto_margin: float = 0.1
     auto_name: float = 0.8
     auto_explained: float = 0.6
@@ -28,6 +31,8 @@ class Thresholds:
     review_score: float = 0.5
     auto_memory: float = 0.9
     auto_memory_support: float = 0.3
+    auto_generic_meaning: float = 0.75
+    """A name match resting on a bare generic word needs meaning at least this close as well."""
     auto_rejected: float = 0.7
     """A candidate whose target a person rejected for a field at least this similar is never `auto`."""
 
@@ -51,6 +56,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
     blockers: list[str] = []
     if best.score < thresholds.auto_score:
         blockers.append("score below auto threshold")
+    if thresholds.auto_lower_bound > 0 and auto_calibration().lower_bound(best.score) < thresholds.auto_lower_bound:
+        blockers.append("calibrated lower bound too low")
     if best.score - runner_up < thresholds.auto_margin:
         blockers.append("runner-up too close")
     recalled = _recalled(best, thresholds)
@@ -58,6 +65,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
         blockers.append("name match not strong enough")
     if best.signals.get("name_explained", 0.0) < thresholds.auto_explained and not recalled:
         blockers.append("a word of the source name has no counterpart")
+    if best.signals.get("bare_generic", 0.0) > 0 and best.signals.get("meaning", 0.0) < thresholds.auto_generic_meaning:
+        blockers.append("only a generic word agrees")
     if best.signals.get("rejected", 0.0) >= thresholds.auto_rejected:
         blockers.append("a person rejected this target for a field like it")
     if best.signals.get("value", 0.0) < thresholds.auto_value:

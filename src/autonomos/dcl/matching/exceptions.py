@@ -4,6 +4,8 @@
     ├── MatchingError                a matcher input is malformed (terminal)
     │   ├── SchemaFormatError        a source schema file (also a ValueError)
     │   └── KnowledgeError           the vocabulary file is inconsistent (also a ValueError)
+    ├── ConfigurationError
+    │   └── EmbedderError            unknown embedder name, or its packaged model is not installed
     └── EngineError
         └── RerankerError            the reranker's API refused or answered nonsense (cause chained)
             └── RerankerUnavailable  it could not be reached, or kept answering 429/5xx (transient)
@@ -11,7 +13,7 @@
 
 from __future__ import annotations
 
-from autonomos.errors import AutonomosError, EngineError
+from autonomos.errors import AutonomosError, ConfigurationError, EngineError
 
 
 class MatchingError(AutonomosError):
@@ -24,6 +26,10 @@ class SchemaFormatError(MatchingError, ValueError):
 
 class KnowledgeError(MatchingError, ValueError):
     """The knowledge file is inconsistent (e.g. one phrase in two concept groups)."""
+
+
+class EmbedderError(ConfigurationError):
+    """Raised when an embedder is unknown or its packaged model files are missing; never downloads instead."""
 
 
 class RerankerError(EngineError):

@@ -53,7 +53,7 @@ class Knowledge:
         return tuple(stems)
 
 
-def _concept_id(first_entry: str) -> str:
+def _group_id(first_entry: str) -> str:
     return "_".join(split_identifier(first_entry))
 
 
@@ -83,7 +83,7 @@ def build_knowledge(data: dict[str, Any]) -> Knowledge:
         entity_phrases={},
         words=frozenset(),
     )
-    concept_groups = {_concept_id(group[0]): group for group in data["concepts"]}
+    concept_groups = {_group_id(group[0]): group for group in data["concepts"]}
     phrases = _phrase_table(concept_groups, bare, "concept")
     entity_phrases = _phrase_table(data["entities"], bare, "entity")
     related: dict[tuple[str, str], float] = {}

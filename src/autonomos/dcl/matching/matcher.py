@@ -8,7 +8,7 @@ renders them into the benchmark JSON shape (FORMAT.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,11 @@ import numpy as np
 from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_losers, decide
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from autonomos.dcl.matching.entities import bare_generic, field_text, owners_to_hubs, table_meaning
+from autonomos.dcl.matching.keys import key_links
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
+from autonomos.dcl.matching.learned import learn_abbreviations
+from autonomos.dcl.matching.probability import shipped_calibration
 from autonomos.dcl.matching.memory import (
     MemoryWeights,
     Recollection,
@@ -53,26 +57,38 @@ class MatcherConfig:
     off_entity: float = 0.75
     off_entity_floor: float = 0.5
     embedder: str = DEFAULT_EMBEDDER
+    related_entity: float = 0.9
+    """Context factor for entities a table's keys refer to: an orders table may also feed its customer."""
+    table_meaning: tuple[float, float] = (0.3, 0.15)
+    """Table texts' meaning counts when the best cosine reaches the first value; 1 for the best, 0 for
+    tables the second value below it."""
     memory: MemoryWeights = field(default_factory=MemoryWeights)
 
 
 def match_schemas(
-    source: dict[str, Any], target: dict[str, Any], top_k: int = 5, thresholds: Thresholds | None = None
+    source: dict[str, Any],
+    target: dict[str, Any],
+    top_k: int = 5,
+    thresholds: Thresholds | None = None,
+    embedder: str = DEFAULT_EMBEDDER,
 ) -> dict[str, Any]:
     """Match a source schema to a target schema and return the FORMAT.md output document."""
-    config = MatcherConfig(thresholds=thresholds) if thresholds is not None else MatcherConfig()
-    return render(propose(source, target, top_k=top_k, config=config))
+    config = MatcherConfig(thresholds=thresholds or Thresholds(), embedder=embedder)
+    document = render(propose(source, target, top_k=top_k, config=config))
+    return {"embedder": get_embedder(embedder).model, **document}
 
 
 def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:
-    """FieldProposals -> {"mappings": [...]} exactly as FORMAT.md describes."""
+    """FieldProposals -> {"mappings": [...]} as FORMAT.md describes, each candidate with its calibrated estimate."""
+    calibration = shipped_calibration()
     return {
         "mappings": [
             {
                 "source_table": proposal.source_table,
                 "source_field": proposal.source_field,
                 "candidates": [
-                    {"target_table": c.target_table, "target_field": c.target_field, "score": c.score}
+                    {"target_table": c.target_table, "target_field": c.target_field, "score": c.score,
+                     "estimate": calibration.estimate(c.score), "estimate_lower": calibration.lower_bound(c.score)}
                     for c in proposal.candidates
                 ],
                 "decision": proposal.decision,
@@ -104,7 +120,12 @@ def propose(
         return []
     if not targets:
         return [FieldProposal(f.table, f.name, (), "reject", ("target schema has no fields",)) for f in sources]
-    analyzer = ConceptAnalyzer(knowledge or default_knowledge(), _schema_words(source, target, sources, targets))
+    knowledge = knowledge or default_knowledge()
+    schema_words = _schema_words(source, target, sources, targets)
+    learned = learn_abbreviations(sources, targets, knowledge.words | frozenset(w.lower() for w in schema_words))
+    if learned:
+        knowledge = replace(knowledge, abbreviations={**learned, **knowledge.abbreviations})
+    analyzer = ConceptAnalyzer(knowledge, [*schema_words, *learned])
     source_tables = _unique(f.table for f in sources)
     target_tables = _unique(f.table for f in targets)
 
@@ -112,10 +133,11 @@ def propose(
     target_bags = _target_bags(targets, target_tables, analyzer)
     related = analyzer.knowledge.related
     name, explained = name_similarity(source_bags, target_bags, related)
+    embedder = embedder or get_embedder(config.embedder)
     meaning = meaning_similarity(
         [_text(analyzer, f.name, f.description) for f in sources],
         [_text(analyzer, f.name, f.description) for f in targets],
-        embedder or get_embedder(config.embedder),
+        embedder,
     )
     kinds = [target_kind(f.type, bag) for f, bag in zip(targets, target_bags)]
     profiles = [profile_values(f.type, f.samples, key_role(bag)) for f, bag in zip(sources, source_bags)]
@@ -138,22 +160,38 @@ def propose(
         source_table_of_field,
         target_tables,
         target_table_of_field,
-        _table_name_match(source_tables, target_tables, analyzer),
+        np.maximum(
+            _table_name_match(source_tables, target_tables, analyzer),
+            table_meaning(sources, source_tables, targets, target_tables, analyzer, embedder, config.table_meaning),
+        ),
         base,
         _foreign_tables(source_tables, target_tables, analyzer),
         config.context,
     )
+    assignments = owners_to_hubs(assignments, sources, targets, target_tables, analyzer, embedder)
+    links = key_links(sources, targets, {a.source_table: a.entity for a in assignments})
     factors = context_factors(assignments, target_tables, config.off_entity, config.off_entity_floor)
+    for row, table in enumerate(source_tables):
+        for entity in links.related_entities.get(table, ()):
+            column = target_tables.index(entity)
+            factors[row, column] = max(factors[row, column], config.related_entity)
     field_factors = factors[source_table_of_field][:, target_table_of_field]
     final = contextual_scores(base, field_factors)
+    keyed = np.zeros_like(final)
+    for (row, column), vouched in links.boosted.items():
+        keyed[row, column] = vouched
+        final[row, column] = max(final[row, column], vouched * max(field_factors[row, column], config.related_entity))
 
+    bare = bare_generic(sources, source_bags, targets, target_bags, analyzer)
     signals = {
+        "bare_generic": bare,
         "name": name,
         "name_explained": explained,
         "meaning": meaning,
         "value": value,
         "listed_values": listed,
         "context": field_factors,
+        "key": keyed,
     }
     if remembered is not None:
         signals["memory"] = remembered
@@ -169,15 +207,19 @@ def propose(
         )
         for row, f in enumerate(sources)
     ]
-    return _decide_all(rankings, config.thresholds, top_k)
+    return _decide_all(rankings, config.thresholds, top_k, links.foreign)
 
 
-def _decide_all(rankings: Sequence[Ranked], thresholds: Thresholds, top_k: int) -> list[FieldProposal]:
+def _decide_all(
+    rankings: Sequence[Ranked], thresholds: Thresholds, top_k: int, foreign: frozenset[int] = frozenset()
+) -> list[FieldProposal]:
     """Tier every field (one-to-one conflicts included) and cut candidates to top_k."""
     losers = conflict_losers(rankings)
     proposals: list[FieldProposal] = []
     for index, ranked in enumerate(rankings):
         decision, reasons = decide(ranked, thresholds, index in losers)
+        if index in foreign and decision == "auto":
+            decision, reasons = "review", ("refers to an entity the target has no table for",)
         proposals.append(
             FieldProposal(
                 source_table=ranked.source_table,
@@ -242,7 +284,7 @@ def _target_bags(targets: Sequence[TargetField], tables: Sequence[str], analyzer
 
 
 def _text(analyzer: ConceptAnalyzer, name: str, description: str) -> str:
-    return " ".join(analyzer.words(name)) + " . " + description
+    return field_text(analyzer, name, description)
 
 
 def _table_name_match(source_tables: Sequence[str], target_tables: Sequence[str], analyzer: ConceptAnalyzer) -> np.ndarray:
@@ -252,6 +294,9 @@ def _table_name_match(source_tables: Sequence[str], target_tables: Sequence[str]
     match, _ = name_similarity(source_bags, target_bags, analyzer.knowledge.related)
     source_entities = [analyzer.entity(table) for table in source_tables]
     target_entities = [analyzer.entity(table) for table in target_tables]
+    # a kind that several target tables share ("note", "event" both an activity) tells them apart from nothing
+    shared = {kind for kind in target_entities if kind is not None and target_entities.count(kind) > 1}
+    target_entities = [None if kind in shared else kind for kind in target_entities]
     for row, source_entity in enumerate(source_entities):
         for column, target_entity in enumerate(target_entities):
             if source_entity is not None and source_entity == target_entity:

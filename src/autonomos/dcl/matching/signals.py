@@ -124,10 +124,17 @@ def _best_cover(relation: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 
 def meaning_similarity(source_texts: Sequence[str], target_texts: Sequence[str], embedder: Embedder) -> np.ndarray:
-    """Cosine similarity of embedded texts (name words, table, description), clipped to [0, 1]."""
-    source_vectors = embedder.embed(source_texts)
-    target_vectors = embedder.embed(target_texts)
-    return np.clip(source_vectors @ target_vectors.T, 0.0, 1.0)
+    """Cosine similarity of embedded texts (name words, description), clipped to [0, 1].
+
+    Each distinct text is embedded once; similarities are rounded to 3 digits so float
+    differences between machines' math libraries cannot change a ranking.
+    """
+    unique = list(dict.fromkeys((*source_texts, *target_texts)))
+    index = {text: row for row, text in enumerate(unique)}
+    vectors = embedder.embed(unique)
+    source_vectors = vectors[[index[text] for text in source_texts]]
+    target_vectors = vectors[[index[text] for text in target_texts]]
+    return np.round(np.clip(source_vectors @ target_vectors.T, 0.0, 1.0), 3).astype(np.float32)
 
 
 def value_similarity(

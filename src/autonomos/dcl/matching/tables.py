@@ -23,6 +23,9 @@ class TableContextWeights:
 
     name: float = 0.55
     fields: float = 0.45
+    soft: float = 0.3
+    """Weight of how well the table's fields fit each entity on average (all fields, not only strong ones)."""
+    soft_margin: float = 0.1
 
 
 def assign_entities(
@@ -55,7 +58,10 @@ def assign_entities(
                 best = block.max(axis=1)
                 evidence[t_index] = float(np.sum(best[best >= STRONG_FIELD_MATCH]))
         relative = evidence / evidence.max() if evidence.max() > 0 else evidence
-        combined = weights.name * table_name_match[s_index] + weights.fields * relative
+        soft = np.array([rows[:, target_table_of_field == t].max(axis=1).mean() if rows.size else 0.0
+                         for t in range(len(target_tables))], dtype=np.float32)
+        soft = np.clip(1.0 - (soft.max() - soft) / weights.soft_margin, 0.0, 1.0) if soft.max() > 0 else soft
+        combined = weights.name * table_name_match[s_index] + weights.fields * relative + weights.soft * soft
         order = np.argsort(-combined, kind="stable")
         best_index = int(order[0])
         scores = {target_tables[t]: round(float(combined[t]), 4) for t in order}
