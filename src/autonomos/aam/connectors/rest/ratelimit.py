@@ -13,24 +13,7 @@ import redis
 
 from autonomos.aam.connectors.rest.clock import Clock
 
-_TAKE = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) else now = ts end
-tokens = tokens - 1
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if tokens >= 0 then return '0' end
-return tostring(-tokens / rate)
-"""
-
-# The same bucket for callers that refuse instead of waiting (the HTTP API's 429): a token is
-# taken only when one is there, so a refused caller does not push the others' wait further.
-_TRY = """
+_BUCKET = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -39,11 +22,19 @@ local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) else now = ts end
 local wait = '0'
-if tokens >= 1 then tokens = tokens - 1 else wait = tostring((1 - tokens) / rate) end
+if ARGV[5] == 'try' then
+  if tokens >= 1 then tokens = tokens - 1 else wait = tostring((1 - tokens) / rate) end
+else
+  tokens = tokens - 1
+  if tokens < 0 then wait = tostring(-tokens / rate) end
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return wait
 """
+"""One refill for both kinds of caller. ``take`` reserves its token even when the bucket is
+empty (the count goes negative) and returns the wait; ``try`` (the HTTP API's 429) takes a
+token only when one is there, so a refused caller does not push the others' wait further."""
 
 
 class TokenBucket:
@@ -53,17 +44,20 @@ class TokenBucket:
         if per_second <= 0 or burst < 1:
             raise ValueError("rate_limit needs per_second > 0 and burst >= 1")
         self.key, self.per_second, self.burst, self.clock = key, per_second, burst, clock
-        self._take = client.register_script(_TAKE)
-        self._try = client.register_script(_TRY)
+        self._script = client.register_script(_BUCKET)
         self._ttl_ms = int((burst / per_second + 60) * 1000)
 
     def acquire(self) -> float:
         """Take a token, sleeping (through the clock) until it is due; returns the wait."""
-        wait = float(self._take(keys=[self.key], args=[self.per_second, self.burst, self.clock.now(), self._ttl_ms]))
+        wait = self._run("take")
         if wait > 0:
             self.clock.sleep(wait)
         return wait
 
     def try_acquire(self) -> float:
         """Take a token if one is there (0.0); else take none and return the seconds until one is."""
-        return float(self._try(keys=[self.key], args=[self.per_second, self.burst, self.clock.now(), self._ttl_ms]))
+        return self._run("try")
+
+    def _run(self, mode: str) -> float:
+        args = [self.per_second, self.burst, self.clock.now(), self._ttl_ms, mode]
+        return float(self._script(keys=[self.key], args=args))
