@@ -88,7 +88,7 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
     change, in the order of the unique index (connection id, stream, record key), so a page is
     an index range, never a sort; ``after`` resumes behind such a triple."""
     with rt.db.tenant(tenant_id) as session:
-        query = (select(CanonicalRecord, Connection.name)
+        query = (select(*_RECORD_COLUMNS, Connection.name)
                  .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
                        & (Connection.id == CanonicalRecord.connection_id))
                  .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity)
@@ -105,7 +105,7 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
                                 > tuple_(uuid.UUID(after[0]), after[1], after[2]))
         if modified_after is not None:
             query = query.where(CanonicalRecord.updated_at > modified_after)
-        found = [_record(r, name) for r, name in session.execute(query)]
+        found = [_record(*row) for row in session.execute(query)]
         if not found and after is None and not _entity_known(session, tenant_id, entity):
             raise InvalidInput(f"no such entity {entity!r}: no ontology or mapping of this tenant names it")
         return found
@@ -122,18 +122,26 @@ def _entity_known(session: Session, tenant_id: uuid.UUID, entity: str) -> bool:
     return any(session.scalar(select(q.exists())) for q in (named, mapped, default))
 
 
-def _record(r: CanonicalRecord, connection: str) -> dict[str, Any]:
-    return {"id": str(r.id), "entity": r.entity, "connection": connection, "connection_id": str(r.connection_id),
-            "stream": r.stream,
-            "record_key": r.record_key, "data": r.data, "is_deleted": r.is_deleted, "version": r.version,
-            "mapping_version_id": str(r.mapping_version_id), "updated_at": r.updated_at.isoformat()}
+# Plain columns rather than ORM objects: a page of records is read, never changed, and
+# building 1,000 tracked instances cost more than the query.
+_RECORD_COLUMNS = (CanonicalRecord.id, CanonicalRecord.entity, CanonicalRecord.connection_id, CanonicalRecord.stream,
+                   CanonicalRecord.record_key, CanonicalRecord.data, CanonicalRecord.is_deleted,
+                   CanonicalRecord.version, CanonicalRecord.mapping_version_id, CanonicalRecord.updated_at)
+
+
+def _record(record_id: uuid.UUID, entity: str, source_connection_id: uuid.UUID, stream: str, record_key: str,
+            data: dict[str, Any], is_deleted: bool, version: int, mapping_version_id: uuid.UUID,
+            updated_at: dt.datetime, connection: str) -> dict[str, Any]:
+    return {"id": str(record_id), "entity": entity, "connection": connection, "connection_id": str(source_connection_id),
+            "stream": stream, "record_key": record_key, "data": data, "is_deleted": is_deleted, "version": version,
+            "mapping_version_id": str(mapping_version_id), "updated_at": updated_at.isoformat()}
 
 
 def show_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict[str, Any]:
     """One record with its change history and its unified view across sources."""
     with rt.db.tenant(tenant_id) as session:
         row = session.execute(
-            select(CanonicalRecord, Connection.name)
+            select(*_RECORD_COLUMNS, Connection.name)
             .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
                   & (Connection.id == CanonicalRecord.connection_id))
             .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.id == record_id)).one_or_none()
@@ -141,7 +149,7 @@ def show_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict
             raise NotFound("no such canonical record", tenant=tenant_id, record=record_id)
         history = [{**h, "event_id": str(h["event_id"]), "at": h["at"].isoformat()}
                    for h in change_history(session, tenant_id, record_id=record_id)]
-        view = unified(session, tenant_id, row[0].entity, record_id, _precedence(session, tenant_id))
+        view = unified(session, tenant_id, row.entity, record_id, _precedence(session, tenant_id))
     return {**_record(*row), "history": history, "unified": view}
 
 

@@ -9,9 +9,14 @@ A lost or refused connection leaves a session as ``EngineUnavailable`` (``engine
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import orjson
 
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import URL
@@ -29,12 +34,28 @@ def role_url(owner_url: str | URL, role: str, password: str | None) -> URL:
     return to_sqlalchemy_url(owner_url).set(username=role, password=password)
 
 
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """jsonb as Python: orjson (several times faster on wide records) unless the text holds a
+    run of 19 or more digits: orjson reads an integer beyond 64 bits as a float, and jsonb
+    keeps such numbers exactly, so those (rare) documents go through the standard library."""
+    raw = text.encode() if isinstance(text, str) else bytes(text)
+    if _LONG_DIGITS.search(raw):
+        return json.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # e.g. 1e400, which the standard library reads as inf
+        return json.loads(raw)
+
+
 def make_engine(url: URL, *, pool_size: int = 5) -> Engine:
     # prepare_threshold=None: no server-side prepared statements. Their generic plans ignore
     # the parameter values, and for the landing's per-key probes that meant a scan of the
     # whole stream per key once a statement had run five times.
     return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
-                         connect_args={"prepare_threshold": None})
+                         connect_args={"prepare_threshold": None}, json_deserializer=_json_loads)
 
 
 class Database:
