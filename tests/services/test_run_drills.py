@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from autonomos.aam.sync.engine import execute_run
 from autonomos.services.worker import run_worker, sync_stage
 from autonomos.dcl.apply import start_apply
-from autonomos.engines.postgres import EmbeddedPostgres, _import_embedded_postgres, to_sqlalchemy_url
+from autonomos.engines.postgres import EmbeddedPostgres, to_sqlalchemy_url
 from autonomos.engines.redis import EmbeddedRedis
 from autonomos.services import connections, mappings, sync, tenants
 from autonomos.runtime import Runtime
@@ -123,23 +123,16 @@ def own_postgres(tmp_path_factory):
     migrate.upgrade(url)
     yield server, url
     if server.running_url() is None:
-        _start_again(server)
+        server.resume()
     discard_database(admin, url)
     server.stop()
-
-
-def _start_again(server: EmbeddedPostgres) -> None:
-    module = _import_embedded_postgres()
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    module.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {server.pgdata}", "-l", str(server.pgdata / "log"), "start"],
-                  pgdata=server.pgdata, user=user)
 
 
 def _outage(server: EmbeddedPostgres, down_s: float = 3.0) -> float:
     """Stop the server (fast shutdown: sessions are cut), wait, start it; returns when it is back."""
     server.stop()
     time.sleep(down_s)
-    _start_again(server)
+    server.resume()
     return time.monotonic()
 
 

