@@ -88,7 +88,8 @@ def install(app: FastAPI) -> None:
             detail = exc.message if status == 503 else "the server could not complete the request"
         else:
             detail = exc.message
-        context = {k: str(v) for k, v in exc.context.items() if k not in ("tenant",)}
+        # an internal error's context names server internals: only the caller's own errors carry it
+        context = {k: str(v) for k, v in exc.context.items() if k not in ("tenant",)} if status < 500 else {}
         return problem(request, status, detail, kind=type(exc).__name__, **({"context": context} if context else {}))
 
     @app.exception_handler(RequestValidationError)
