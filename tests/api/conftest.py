@@ -51,6 +51,12 @@ class Seeded:
     proposal_id: uuid.UUID
     version_id: uuid.UUID
     key_id: uuid.UUID
+    item_id: int
+    snapshot_id: uuid.UUID
+    ontology_version_id: uuid.UUID
+    agent_run_id: uuid.UUID
+    eval_run_id: uuid.UUID
+    link_id: uuid.UUID
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +77,32 @@ def seeded(rt, tmp_path_factory) -> Seeded:
     published = mappings.publish_reviewed(rt, tenant, "crm", "contacts", actor="test")
     record = records.list_records(rt, tenant, "contact")[0]
     key, _ = apikeys.create_key(rt, tenant, "reader", name="seeded", actor="test")
-    return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id)
+    return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id,
+                  **_operational_rows(rt, tenant, uuid.UUID(conn.id), uuid.UUID(record["id"])))
+
+
+def _operational_rows(rt, tenant: uuid.UUID, connection_id: uuid.UUID, record_id: uuid.UUID) -> dict:
+    """The rows no quick flow makes (a quarantined record, an eval run, an entity link), written
+    as their stages write them, and the ids of those the flow made (snapshot, matcher run, ontology)."""
+    from sqlalchemy import select
+
+    from autonomos.services import ontology
+    from autonomos.store.tables import AgentRun, EntityLink, EvalRun, Quarantine, SchemaSnapshot
+
+    with rt.db.tenant(tenant) as session:
+        item = Quarantine(tenant_id=tenant, connection_id=connection_id, stream="contacts", stage="landing",
+                          reason="missing primary key: Id", payload={"FirstName": "Alan"})
+        run = EvalRun(tenant_id=tenant, matcher="offline", gold_files=["g.json"], scores={"pooled": {"f1": 1.0}})
+        link = EntityLink(tenant_id=tenant, entity="contact", left_record_id=record_id, right_record_id=uuid.uuid4(),
+                          match_key="email", match_value="ada@example.com")
+        session.add_all([item, run, link])
+        session.flush()
+        snapshot = session.scalar(select(SchemaSnapshot.id).where(SchemaSnapshot.tenant_id == tenant))
+        agent_run = session.scalar(select(AgentRun.id).where(AgentRun.tenant_id == tenant))
+        ids = {"item_id": item.id, "eval_run_id": run.id, "link_id": link.id, "snapshot_id": snapshot,
+               "agent_run_id": agent_run}
+    ids["ontology_version_id"] = ontology.list_ontologies(rt, tenant)[0].version_id
+    return ids
 
 
 def files_config(rt, tenant_id, name: str = "x.csv") -> dict:

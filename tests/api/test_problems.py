@@ -69,3 +69,10 @@ def test_an_unexpected_error_is_a_500_problem_without_a_trace(rt):
     assert response.status_code == 500 and response.headers["content-type"] == PROBLEM
     assert "hunter2" not in response.text and "Traceback" not in response.text
     assert response.headers["X-Request-Id"]
+
+
+def test_a_value_postgres_cannot_hold_is_the_callers_422(client, make_tenant, key_for):
+    headers = key_for(make_tenant("api").id)
+    response = client.post("/connections", headers=headers, json={"provider": "fi\u0000les", "name": "x"})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert client.get("/proposals", headers=headers, params={"connection": "a\x00b"}).status_code == 422

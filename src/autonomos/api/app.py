@@ -21,9 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
 from autonomos import logs
-from autonomos.api import problems
+from autonomos.api import openapi, problems
 from autonomos.api.auth import KeyCache, RevocationListener
-from autonomos.api.routes import connections, health, keys, mappings, proposals, records, runs
+from autonomos.api.routes import (catalogue, connections, health, history, keys, mappings, ontology, proposals,
+                                  quarantine, records, runs, settings, snapshots, tenants)
 from autonomos.runtime import Runtime
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -62,8 +63,10 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     app.state.rt = rt
     app.state.key_cache = KeyCache()
     problems.install(app)
-    for module in (health, connections, runs, records, proposals, mappings, keys):
+    for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, mappings,
+                   records, history, keys, settings, tenants):
         app.include_router(module.router)
+    openapi.install(app)
     _docs(app)
 
     @app.middleware("http")

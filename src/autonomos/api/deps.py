@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 
 from autonomos.api.auth import principal, require
 from autonomos.api.pagination import MAX_LIMIT
+from autonomos.api.problems import ApiProblem
 from autonomos.runtime import Runtime
 from autonomos.services.apikeys import Principal
 
@@ -38,3 +39,13 @@ def admin(who: Caller) -> uuid.UUID:
 ReaderTenant = Annotated[uuid.UUID, Depends(reader)]
 ReviewerTenant = Annotated[uuid.UUID, Depends(reviewer)]
 AdminTenant = Annotated[uuid.UUID, Depends(admin)]
+
+
+def platform(who: Caller) -> uuid.UUID:
+    """The platform key's id; a tenant key (of any role) is refused."""
+    if who.tenant_id is not None:
+        raise ApiProblem(403, "this action needs a platform key", kind="forbidden")
+    return who.key_id
+
+
+PlatformKey = Annotated[uuid.UUID, Depends(platform)]

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from autonomos.aam.connectors.sandbox import SourceRefused
@@ -88,7 +89,8 @@ def install(app: FastAPI) -> None:
             detail = exc.message if status == 503 else "the server could not complete the request"
         else:
             detail = exc.message
-        context = {k: str(v) for k, v in exc.context.items() if k not in ("tenant",)}
+        # an internal error's context names server internals: only the caller's own errors carry it
+        context = {k: str(v) for k, v in exc.context.items() if k not in ("tenant",)} if status < 500 else {}
         return problem(request, status, detail, kind=type(exc).__name__, **({"context": context} if context else {}))
 
     @app.exception_handler(RequestValidationError)
@@ -97,6 +99,14 @@ def install(app: FastAPI) -> None:
         if any(e["type"] == "json_invalid" for e in errors):
             return problem(request, 400, "the request body is not valid JSON", kind="malformed-json", errors=errors)
         return problem(request, 422, "the request has invalid fields", kind="validation", errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # Postgres refused a value the request carried (a NUL character in a string, a number
+        # out of its column's range): the caller's input, not a server fault.
+        logger.info("request value refused by the store: %s", type(exc.orig).__name__)
+        return problem(request, 422, "the request holds a value that cannot be stored (e.g. a NUL character "
+                                     "or a number out of range)", kind="validation")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -46,3 +46,43 @@ class MappingPublish(Strict):
 class ApiKeyCreate(Strict):
     role: Literal["admin", "reviewer", "reader"]
     name: str | None = Field(default=None, max_length=200)
+
+
+class ProposalEdit(Strict):
+    field: str | None = Field(default=None, max_length=200,
+                              description="'entity.field' to map to (default: the top candidate).")
+    transform: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        default=None, description='A transform step or a list of steps, e.g. {"op": "epoch", "unit": "ms"}.')
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ProposalSplit(Strict):
+    fields: list[str] = Field(min_length=2, max_length=20,
+                              description="Canonical fields in the order of the parts; the last takes the rest.")
+    separator: str = Field(min_length=1, max_length=16)
+    transform: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        default=None, description="Steps run on every part after the split.")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class AcceptAuto(Strict):
+    connection: str = Field(min_length=1, max_length=200)
+    stream: str | None = Field(default=None, max_length=500)
+
+
+class CursorReset(Strict):
+    stream: str | None = Field(default=None, max_length=500, description="Only this stream (default: all).")
+
+
+class QuarantineRetry(Strict):
+    payload: dict[str, Any] | None = Field(default=None, description="A corrected record (default: the stored one).")
+
+
+class OntologyImport(Strict):
+    document: dict[str, Any] = Field(description="The ontology in the import format: name and tables.")
+    extend: bool = Field(default=False, description="Lay it over the current version instead of replacing it.")
+
+
+class TenantCreate(Strict):
+    slug: str = Field(min_length=2, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: str | None = Field(default=None, max_length=200)

@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from autonomos.cli.common import actor, console, parse_json, runtime, table, uuid_argument
 from autonomos.dcl.mappings import describe
-from autonomos.dcl.mappings.review import split_targets
 from autonomos.services import review as review_service
 from autonomos.services.tenants import find_tenant
 
@@ -121,10 +120,14 @@ def _decide(action: str, proposal: str, tenant: str, **options) -> None:
     with runtime() as rt:
         p = review_service.review(rt, find_tenant(rt, tenant).id, uuid_argument(proposal, "proposal"), action, actor=actor(),
                                   **options)
-        latest = [r for r in p.reviews if r["at"] == p.reviews[-1]["at"]] if p.reviews else []
-        targets = ", ".join(f"{r['entity']}.{r['field']}" for r in latest if r["field"])
-        verb = "not" if action == "reject" else "->"
-        console.print(f"{p.stream}.{p.source_field}: {p.status}" + (f" ({verb} {targets})" if targets else ""))
+    _print_decision(action, p)
+
+
+def _print_decision(action: str, p: review_service.ProposalInfo) -> None:
+    latest = [r for r in p.reviews if r["at"] == p.reviews[-1]["at"]] if p.reviews else []
+    targets = ", ".join(f"{r['entity']}.{r['field']}" for r in latest if r["field"])
+    verb = "not" if action == "reject" else "->"
+    console.print(f"{p.stream}.{p.source_field}: {p.status}" + (f" ({verb} {targets})" if targets else ""))
 
 
 @review_app.command("approve")
@@ -172,7 +175,10 @@ def review_edit(
     if split is not None:
         if len(fields) < 2:
             raise typer.BadParameter("--split needs two or more --field targets, in the order of the parts")
-        _decide("edit", proposal, tenant, targets=split_targets(fields, split, steps), comment=comment)
+        with runtime() as rt:
+            p = review_service.split(rt, find_tenant(rt, tenant).id, uuid_argument(proposal, "proposal"), fields, split,
+                                     actor=actor(), then=steps, comment=comment)
+        _print_decision("edit", p)
     elif len(fields) > 1:
         raise typer.BadParameter("several --field targets need --split (how the source field is divided)")
     else:

@@ -188,3 +188,31 @@ def list_versions(rt: Runtime, tenant_id: uuid.UUID, connection: str | None = No
         if connection is not None:
             query = query.where(Mapping.connection_id == queue.connection_id(session, tenant_id, connection))
         return [_info(row, mapping, name) for row, mapping, name in session.execute(query)]
+
+
+def version_by_id(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID) -> VersionInfo:
+    """A mapping version by its id (what the API addresses)."""
+    with rt.db.tenant(tenant_id) as session:
+        found = session.execute(
+            select(MappingVersion, Mapping, Connection.name)
+            .join(Mapping, (Mapping.tenant_id == MappingVersion.tenant_id) & (Mapping.id == MappingVersion.mapping_id))
+            .join(Connection, (Connection.tenant_id == Mapping.tenant_id) & (Connection.id == Mapping.connection_id))
+            .where(MappingVersion.tenant_id == tenant_id, MappingVersion.id == version_id)).one_or_none()
+    if found is None:
+        raise NotFound("no such mapping version", tenant=tenant_id, version=version_id)
+    return _info(*found)
+
+
+def diff_by_id(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, against: int | None = None
+               ) -> tuple[VersionInfo, VersionInfo, list[dict]]:
+    """What changed from version ``version_id`` to version number ``against`` of the same mapping
+    (default: the current one): (old, new, changes)."""
+    old = version_by_id(rt, tenant_id, version_id)
+    new = get_version(rt, tenant_id, old.connection, old.stream, old.entity, against)
+    return old, new, versions.diff(old.fields, new.fields)
+
+
+def rollback_to(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, *, actor: str) -> PublishResult:
+    """Publish a new version of the mapping with the content of version ``version_id``."""
+    old = version_by_id(rt, tenant_id, version_id)
+    return rollback(rt, tenant_id, old.connection, old.stream, old.entity, old.version, actor=actor)

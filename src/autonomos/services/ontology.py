@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from autonomos.dcl.ontology import registry
 from autonomos.dcl.ontology.documents import extend as extend_document
+from autonomos.dcl.ontology.documents import normalise
 from autonomos.dcl.ontology.exceptions import OntologyError
 from autonomos.dcl.ontology.typing import DEFAULT_ONTOLOGY, EntitySpec, OntologyDocument
 from autonomos.dcl.ontology.registry import OntologyVersion
+from autonomos.errors import NotFound
 from autonomos.services import audit
 from autonomos.runtime import Runtime
 from autonomos.store.tables import CanonicalSchema
@@ -52,6 +54,12 @@ def import_ontology(
         return ImportResult(version, created)
 
 
+def import_document(rt: Runtime, tenant_id: uuid.UUID, raw: object, *, extend: bool = False,
+                    actor: str) -> ImportResult:
+    """``import_ontology`` of a document given as parsed JSON/YAML (checked and normalised first)."""
+    return import_ontology(rt, tenant_id, normalise(raw), extend=extend, actor=actor)
+
+
 def ontology_version(
     rt: Runtime, tenant_id: uuid.UUID, name: str = DEFAULT_ONTOLOGY, version: int | None = None,
     *, actor: str = SYSTEM_ACTOR,
@@ -67,6 +75,15 @@ def list_ontologies(rt: Runtime, tenant_id: uuid.UUID, *, actor: str = SYSTEM_AC
     with rt.db.tenant(tenant_id) as session:
         _seed_if_first_use(session, tenant_id, DEFAULT_ONTOLOGY, actor)
         return registry.list_versions(session, tenant_id)
+
+
+def version_by_id(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID, *,
+                  actor: str = SYSTEM_ACTOR) -> OntologyVersion:
+    """A version by its id (what the API addresses); NotFound for another tenant's."""
+    for found in list_ontologies(rt, tenant_id, actor=actor):
+        if found.version_id == version_id:
+            return found
+    raise NotFound("no such ontology version", tenant=tenant_id, version=version_id)
 
 
 def show_entity(

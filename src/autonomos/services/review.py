@@ -134,6 +134,14 @@ def review(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, action: st
         return _info(row, _reviews(session, tenant_id, row.id))
 
 
+def split(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, fields: Sequence[str], separator: str, *,
+          actor: str, then: Any = None, comment: str | None = None) -> ProposalInfo:
+    """Accept by splitting the source field on ``separator`` into ``fields`` in order (each takes
+    one part, the last the rest); ``then`` runs on every part after the split."""
+    return review(rt, tenant_id, proposal_id, "edit", actor=actor,
+                  targets=queue.split_targets(fields, separator, then), comment=comment)
+
+
 def _reviews(session, tenant_id: uuid.UUID, proposal_id: uuid.UUID) -> list[Review]:
     return list(session.scalars(select(Review).where(Review.tenant_id == tenant_id, Review.proposal_id == proposal_id)
                                 .order_by(Review.created_at, Review.canonical_field)))

@@ -20,7 +20,7 @@ from autonomos.aam.connectors import sandbox as rules
 from autonomos.aam.connectors.registry import build_connector, connector_class
 from autonomos.aam.connectors.sandbox import Sandbox, SourceRefused, UnresolvedHost
 from autonomos.aam.connectors.secrets import marked_secrets, secrets_in_config
-from autonomos.errors import ConfigurationError, NotFound
+from autonomos.errors import InvalidInput, NotFound
 from autonomos.runtime import Runtime
 from autonomos.store.tables import Tenant
 
@@ -52,15 +52,16 @@ def tenant_sandbox(rt: Runtime, tenant_id: uuid.UUID) -> Sandbox:
 
 
 def validate_name(name: str) -> None:
-    """A connection name: non-empty, at most 63 characters, printable, and not shaped like an id."""
+    """A connection name: non-empty, at most 63 characters, printable, and not shaped like an id
+    (the caller's input: InvalidInput, a 422 from the API)."""
     if not name or not name.strip():
-        raise ConfigurationError("a connection name may not be empty")
+        raise InvalidInput("a connection name may not be empty")
     if len(name) > NAME_MAX:
-        raise ConfigurationError(f"a connection name has at most {NAME_MAX} characters", length=len(name))
+        raise InvalidInput(f"a connection name has at most {NAME_MAX} characters", length=len(name))
     if not name.isprintable() or name != name.strip():
-        raise ConfigurationError("a connection name has no control characters or surrounding spaces", name=name)
+        raise InvalidInput("a connection name has no control characters or surrounding spaces", name=name)
     if UUID_SHAPED.fullmatch(name):
-        raise ConfigurationError("a connection name may not look like an id (connections are found by id or name)",
+        raise InvalidInput("a connection name may not look like an id (connections are found by id or name)",
                                  name=name)
 
 
@@ -72,7 +73,7 @@ def config_secrets(provider: str, config: dict[str, Any]) -> list[str]:
 def refuse_secrets(provider: str, config: dict[str, Any]) -> None:
     found = config_secrets(provider, config)
     if found:
-        raise ConfigurationError("secrets belong in the credentials, never in the config: pass them with "
+        raise InvalidInput("secrets belong in the credentials, never in the config: pass them with "
                                  "--credentials (they are stored encrypted)", settings=found)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.reconciler import reconcile
 from autonomos.aam.sync.scheduler import next_due, tick, validate_schedule
-from autonomos.errors import ConfigurationError
+from autonomos.errors import InvalidInput
 from autonomos.services import connections, sync
 from autonomos.runtime import Runtime
 from autonomos.store.maintenance import MaintenanceDatabase
@@ -79,7 +79,7 @@ def test_reconciler_revives_runs_with_a_dead_heartbeat(rt, make_tenant):
 def test_schedules(rt, make_tenant):
     validate_schedule("every 15m")
     validate_schedule("*/5 * * * *")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidInput):
         validate_schedule("whenever")
     last = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     assert next_due("every 15m", last, last) == last + dt.timedelta(minutes=15)
@@ -92,5 +92,5 @@ def test_schedules(rt, make_tenant):
     sync.cancel_sync(rt, tenant.id, "scheduled", actor="test")
     again = tick(rt)  # created a minute ago: not due for an hour
     assert not any(sync.get_run(rt, tenant.id, r).connection_id == uuid.UUID(info.id) for r in again.started)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidInput):
         _connection(rt, tenant.id, "bad", schedule="sometimes")

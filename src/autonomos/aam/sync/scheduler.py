@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
-from autonomos.errors import ConfigurationError
+from autonomos.errors import InvalidInput
 from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Connection, SyncRun
@@ -27,11 +27,12 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def validate_schedule(schedule: str) -> None:
-    """Raise ConfigurationError for a schedule that is neither ``every N(s|m|h|d)`` nor cron."""
+    """Raise InvalidInput (a schedule is the caller's input, answered 422 by the API) for a
+    schedule that is neither ``every N(s|m|h|d)`` nor cron."""
     text = schedule.strip().lower()
     if _EVERY.match(text) or croniter.is_valid(schedule):
         return
-    raise ConfigurationError("schedule must be 'every N[s|m|h|d]' or a cron expression", schedule=schedule)
+    raise InvalidInput("schedule must be 'every N[s|m|h|d]' or a cron expression", schedule=schedule)
 
 
 def next_due(schedule: str, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:

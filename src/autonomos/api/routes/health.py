@@ -18,7 +18,8 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: the checks say what is not.",
+                                         "content": {"application/json": {}}}})
 def readyz(request: Request) -> JSONResponse:
     """Postgres and Redis reachable, migrations at head; 503 naming what is not."""
     rt = request.app.state.rt
@@ -44,6 +45,7 @@ def readyz(request: Request) -> JSONResponse:
                         status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

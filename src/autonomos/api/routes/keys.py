@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from autonomos.api.deps import RT, AdminTenant, Caller, Cursor, Limit
+from autonomos.api.models import ApiKey, NewApiKey, Page
 from autonomos.api.pagination import page_of
 from autonomos.api.schemas import ApiKeyCreate
 from autonomos.services import apikeys
@@ -17,13 +18,13 @@ from autonomos.services import apikeys
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
 
-@router.get("")
+@router.get("", response_model=Page[ApiKey])
 def list_keys(rt: RT, tenant: AdminTenant, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     page = page_of(apikeys.list_keys(rt, tenant), lambda k: (k.created_at, str(k.id)), cursor, limit)
     return {**page, "items": [asdict(k) for k in page["items"]]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=NewApiKey)
 def create_key(body: ApiKeyCreate, rt: RT, who: Caller, tenant: AdminTenant) -> dict[str, Any]:
     """A new key of this tenant; ``key`` is in this response only. ``Idempotency-Key`` is not
     honoured here: storing the response for a replay would store the key in clear."""
@@ -31,6 +32,6 @@ def create_key(body: ApiKeyCreate, rt: RT, who: Caller, tenant: AdminTenant) -> 
     return {**asdict(info), "key": key}
 
 
-@router.post("/{key_id}/revoke")
+@router.post("/{key_id}/revoke", response_model=ApiKey)
 def revoke_key(key_id: uuid.UUID, rt: RT, who: Caller, tenant: AdminTenant) -> dict[str, Any]:
     return asdict(apikeys.revoke_key(rt, tenant, str(key_id), actor=who.actor))

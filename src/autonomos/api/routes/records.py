@@ -8,8 +8,10 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
 
 from autonomos.api.deps import RT, Cursor, Limit, ReaderTenant
+from autonomos.api.models import CanonicalRecord, EventPage, Page, RecordDetail
 from autonomos.api.pagination import decode, encode
 from autonomos.api.problems import ApiProblem
 from autonomos.services import records
@@ -17,7 +19,7 @@ from autonomos.services import records
 router = APIRouter(tags=["canonical data"])
 
 
-@router.get("/records")
+@router.get("/records", response_model=Page[CanonicalRecord])
 def list_records(rt: RT, tenant: ReaderTenant, entity: str = Query(min_length=1, max_length=64),
                  connection: str | None = None, modified_after: dt.datetime | None = None,
                  include_deleted: bool = False, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
@@ -32,14 +34,15 @@ def list_records(rt: RT, tenant: ReaderTenant, entity: str = Query(min_length=1,
             if more else None}
 
 
-@router.get("/records/{record_id}")
+@router.get("/records/{record_id}", response_model=RecordDetail)
 def show_record(record_id: uuid.UUID, rt: RT, tenant: ReaderTenant) -> dict[str, Any]:
     """One record with its change history and its unified view across sources."""
-    return records.show_record(rt, tenant, record_id)
+    found = records.show_record(rt, tenant, record_id)
+    return {**found, "unified": jsonable_encoder(found["unified"])}
 
 
-@router.get("/events")
-def read_events(rt: RT, tenant: ReaderTenant, after: int = Query(default=0, ge=0, description=(
+@router.get("/events", response_model=EventPage)
+def read_events(rt: RT, tenant: ReaderTenant, after: int = Query(default=0, ge=0, le=2**63 - 1, description=(
                     "The last ``seq`` processed; events are served in ``seq`` order up to the "
                     "visibility watermark, so resuming from ``next_cursor`` never skips one.")),
                 entity: str | None = None, limit: Limit = 100) -> dict[str, Any]:
