@@ -23,7 +23,8 @@ from prometheus_client import Counter, Histogram
 from autonomos import logs
 from autonomos.api import problems
 from autonomos.api.auth import KeyCache, RevocationListener
-from autonomos.api.routes import connections, health, keys, mappings, proposals, records, runs
+from autonomos.api.routes import (connections, health, keys, mappings, notifications, proposals, records, runs,
+                                  webhooks)
 from autonomos.runtime import Runtime
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -62,7 +63,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     app.state.rt = rt
     app.state.key_cache = KeyCache()
     problems.install(app)
-    for module in (health, connections, runs, records, proposals, mappings, keys):
+    for module in (health, connections, runs, records, proposals, mappings, keys, notifications, webhooks):
         app.include_router(module.router)
     _docs(app)
 
