@@ -7,7 +7,8 @@ import re
 MUTATING = {"POST", "PATCH", "PUT", "DELETE"}
 OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
 ID_VALUES = {"connection_id": "connection_id", "run_id": "run_id", "record_id": "record_id",
-             "proposal_id": "proposal_id", "version_id": "version_id", "key_id": "key_id"}
+             "proposal_id": "proposal_id", "version_id": "version_id", "key_id": "key_id",
+             "webhook_id": "webhook_id", "delivery_id": "delivery_id"}
 """Path parameter -> the ``Seeded`` attribute holding tenant B's object of that kind."""
 
 

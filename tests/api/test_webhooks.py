@@ -167,3 +167,21 @@ def test_webhooks_are_invisible_to_other_tenants_and_readers(rt, client, make_te
     assert client.get(base, headers=admin_a).json()["url"] == receiver.url  # untouched by B's attempts
     assert client.delete(base, headers=admin_a).status_code == 204
     assert client.get(base, headers=admin_a).status_code == 404
+
+
+def test_the_readme_verification_snippet_accepts_our_signature_and_refuses_a_forgery():
+    from pathlib import Path
+
+    from autonomos.notifications.signing import sign
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    snippet = readme.split("Verifying a delivery:", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(snippet, "README.md", "exec"), scope)  # noqa: S102 (our own README)
+    import time
+
+    body, now = b'{"seq":1,"type":"sync.completed"}', int(time.time())
+    headers = {"X-AOS-Timestamp": str(now), "X-AOS-Signature": sign("whsec_s", now, body)}
+    assert scope["verify"]("whsec_s", headers, body)
+    assert not scope["verify"]("whsec_s", headers, body + b" ")
+    assert not scope["verify"]("whsec_other", headers, body)

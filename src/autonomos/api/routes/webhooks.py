@@ -1,5 +1,5 @@
-"""Webhooks (admin): register a URL for event kinds, list, show, delete, the delivery log and
-manual redelivery. The signing secret is in the creation response only."""
+"""Webhooks: an admin registers a URL for event kinds, deletes it and redelivers; any role reads
+the webhooks and their delivery logs. The signing secret is in the creation response only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from autonomos.api import idempotency
-from autonomos.api.deps import RT, AdminTenant, Caller, Cursor, Limit
+from autonomos.api.deps import RT, AdminTenant, Caller, Cursor, Limit, ReaderTenant
 from autonomos.api.pagination import decode, encode, page_of
 from autonomos.api.problems import ApiProblem
 from autonomos.api.schemas import Strict
@@ -39,14 +39,14 @@ def create_webhook(body: WebhookCreate, rt: RT, who: Caller, tenant: AdminTenant
 
 
 @router.get("")
-def list_webhooks(rt: RT, tenant: AdminTenant, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+def list_webhooks(rt: RT, tenant: ReaderTenant, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     page = page_of(webhooks.list_webhooks(rt, tenant), lambda w: (w.created_at.isoformat(), str(w.id)),
                    cursor, limit)
     return {**page, "items": [asdict(w) for w in page["items"]]}
 
 
 @router.get("/{webhook_id}")
-def show_webhook(webhook_id: uuid.UUID, rt: RT, tenant: AdminTenant) -> dict[str, Any]:
+def show_webhook(webhook_id: uuid.UUID, rt: RT, tenant: ReaderTenant) -> dict[str, Any]:
     return asdict(webhooks.get_webhook(rt, tenant, webhook_id))
 
 
@@ -57,7 +57,7 @@ def delete_webhook(webhook_id: uuid.UUID, rt: RT, who: Caller, tenant: AdminTena
 
 
 @router.get("/{webhook_id}/deliveries")
-def list_deliveries(webhook_id: uuid.UUID, rt: RT, tenant: AdminTenant, cursor: Cursor = None,
+def list_deliveries(webhook_id: uuid.UUID, rt: RT, tenant: ReaderTenant, cursor: Cursor = None,
                     limit: Limit = 100) -> dict[str, Any]:
     """The delivery log, newest first: status, attempts, the last answer or error."""
     rows = webhooks.list_deliveries(rt, tenant, webhook_id, limit=limit + 1, before=_position(cursor))
