@@ -39,11 +39,13 @@ from autonomos.store.tables import Notification, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=2)
-"""A claimed delivery is due again after this if its worker never reports (killed mid-send)."""
+TIMEOUT_S = 10.0
+BATCH = 10
+LEASE = dt.timedelta(minutes=5)
+"""A claimed delivery is due again after this if its worker never reports (killed mid-send);
+longer than a whole batch of sends that all time out (``BATCH`` x ``TIMEOUT_S``)."""
 FIRST_RETRY = dt.timedelta(seconds=30)
 MAX_RETRY = dt.timedelta(hours=2)
-TIMEOUT_S = 10.0
 MAX_ERROR = 500
 USER_AGENT = "AutonomOS-Webhooks/1"
 
@@ -73,7 +75,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
 
 
-def deliver_due(rt: Runtime, *, now: dt.datetime | None = None, batch_size: int = 50,
+def deliver_due(rt: Runtime, *, now: dt.datetime | None = None, batch_size: int = BATCH,
                 tenant_id: uuid.UUID | None = None, client: httpx.Client | None = None) -> DeliveryReport:
     """Work due deliveries until none is left for ``now`` (each is tried at most once per call)."""
     report = DeliveryReport()
