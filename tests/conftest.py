@@ -121,7 +121,7 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, namespace: 
         "AOS_DATA_DIR": str(data_dir),
         "AOS_SECRET_KEY": TEST_SECRET_KEY,
         "AOS_REDIS_NAMESPACE": namespace,
-        "AOS_ALLOW_PRIVATE_SOURCES": "127.0.0.0/8",  # the tests' HTTP vendors listen on loopback
+        "AOS_ALLOW_PRIVATE_SOURCES": "127.0.0.1/32",  # exactly 127.0.0.1: test traffic never leaves loopback
         **extra,
     }
     return Settings.from_mapping(values)

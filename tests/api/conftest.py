@@ -11,7 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from autonomos.api import create_app
-from autonomos.services import apikeys, connections, mappings, review, sync
+from autonomos import notifications
+from autonomos.services import apikeys, connections, mappings, review, sync, webhooks
 from autonomos.services.worker import run_worker
 
 CSV = ("Id,FirstName,LastName,Email,Title\n"
@@ -57,6 +58,8 @@ class Seeded:
     agent_run_id: uuid.UUID
     eval_run_id: uuid.UUID
     link_id: uuid.UUID
+    webhook_id: uuid.UUID
+    delivery_id: uuid.UUID
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +80,11 @@ def seeded(rt, tmp_path_factory) -> Seeded:
     published = mappings.publish_reviewed(rt, tenant, "crm", "contacts", actor="test")
     record = records.list_records(rt, tenant, "contact")[0]
     key, _ = apikeys.create_key(rt, tenant, "reader", name="seeded", actor="test")
+    hook, _ = webhooks.create_webhook(rt, tenant, "http://127.0.0.1:9/hook", ["seeded.kind"], actor="test")
+    notifications.publish(rt, tenant, "seeded.kind", {})
+    delivery = webhooks.list_deliveries(rt, tenant, hook.id)[0]
     return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id,
+                  webhook_id=hook.id, delivery_id=delivery.id,
                   **_operational_rows(rt, tenant, uuid.UUID(conn.id), uuid.UUID(record["id"])))
 
 

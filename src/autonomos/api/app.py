@@ -23,8 +23,8 @@ from prometheus_client import Counter, Histogram
 from autonomos import logs
 from autonomos.api import openapi, problems
 from autonomos.api.auth import KeyCache, RevocationListener
-from autonomos.api.routes import (catalogue, connections, health, history, keys, mappings, ontology, proposals,
-                                  quarantine, records, runs, settings, snapshots, tenants)
+from autonomos.api.routes import (catalogue, connections, health, history, keys, mappings, notifications, ontology,
+                                  proposals, quarantine, records, runs, settings, snapshots, tenants, webhooks)
 from autonomos.runtime import Runtime
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -64,7 +64,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     app.state.key_cache = KeyCache()
     problems.install(app)
     for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, mappings,
-                   records, history, keys, settings, tenants):
+                   records, history, keys, settings, tenants, notifications, webhooks):
         app.include_router(module.router)
     openapi.install(app)
     _docs(app)

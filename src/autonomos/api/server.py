@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from autonomos import logs
 from autonomos.api.app import create_app
+from autonomos.api.routes import notifications
 from autonomos.config import load_settings
 from autonomos.runtime import Runtime
 
@@ -14,4 +15,6 @@ def build() -> FastAPI:
     """The uvicorn factory (``autonomos.api.server:build``)."""
     settings = load_settings()
     logs.configure("json")
-    return create_app(Runtime(settings), close_runtime=True)
+    app = create_app(Runtime(settings), close_runtime=True)
+    notifications.stop_on_signals(app)  # open event streams end at once on SIGTERM/SIGINT
+    return app

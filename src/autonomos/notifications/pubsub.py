@@ -1,4 +1,9 @@
-"""Publishing and subscribing to events such as ``sync.started`` / ``sync.completed``."""
+"""The Redis side of notifications: one channel per tenant, rung after the Postgres commit.
+
+A message is only a faster way to learn of a row already committed to the notification log
+(``notifications.log``); a listener that misses one (or a flushed Redis) loses nothing but
+immediacy, because every reader resumes from Postgres by ``seq``.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +24,12 @@ def channel(rt, tenant_id: uuid.UUID | str) -> str:
     return rt.keys.tenant(tenant_id, "events")
 
 
-def publish(rt, tenant_id: uuid.UUID | str, event: str, payload: dict[str, Any]) -> None:
-    """Best effort: a Redis outage must not fail the work the event describes."""
-    message = orjson.dumps({"type": event, "tenant_id": str(tenant_id), **payload}, default=str)
+def ring(rt, tenant_id: uuid.UUID | str, message: dict[str, Any]) -> None:
+    """Best effort: a Redis outage must not fail the work the message describes."""
     try:
-        rt.redis.publish(channel(rt, tenant_id), message)
+        rt.redis.publish(channel(rt, tenant_id), orjson.dumps(message, default=str))
     except (redis.RedisError, EngineUnavailable):
-        logger.warning("could not publish %s", event, exc_info=True)
+        logger.warning("could not publish %s", message.get("type"), exc_info=True)
 
 
 def subscribe(rt, tenant_id: uuid.UUID | str) -> redis.client.PubSub:

@@ -23,7 +23,7 @@ from autonomos.aam.drift.classify import STRUCTURAL, VALUE
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.aam.drift.exceptions import InvalidDriftRequest
 from autonomos.errors import Conflict, NotFound
-from autonomos.notifications import pubsub
+from autonomos import notifications
 from autonomos.runtime import Runtime
 from autonomos.services import audit, connections, tenants
 from autonomos.services.apply import apply_connection
@@ -121,12 +121,13 @@ def check_run(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, run_i
             session.flush()
             held_after = _held(session, tenant_id, connection_id, stream)
             events = [_payload(_info(e)) for e in report.events if e.status == "open"]
+            if events:
+                notifications.notify(rt, session, tenant_id, "drift.detected", {
+                    "connection_id": str(connection_id), "stream": stream, "run_id": str(run_id), "events": events})
+            if held_after and not held_before:
+                notifications.notify(rt, session, tenant_id, "stream.held",
+                                     {"connection_id": str(connection_id), "stream": stream})
         reports[stream] = report
-        if events:
-            pubsub.publish(rt, tenant_id, "drift.detected", {"connection_id": str(connection_id), "stream": stream,
-                                                             "run_id": str(run_id), "events": events})
-        if held_after and not held_before:
-            pubsub.publish(rt, tenant_id, "stream.held", {"connection_id": str(connection_id), "stream": stream})
     return reports
 
 
@@ -269,7 +270,7 @@ def _apply_released(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID,
     if not streams:
         return
     for stream in streams:
-        pubsub.publish(rt, tenant_id, "stream.released", {"connection_id": str(connection_id), "stream": stream})
+        notifications.publish(rt, tenant_id, "stream.released", {"connection_id": str(connection_id), "stream": stream})
     apply_connection(rt, tenant_id, connection_id, streams)
 
 

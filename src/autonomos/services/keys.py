@@ -3,7 +3,7 @@
 Embedded mode (key file in the data dir):
 1. a new key is generated and written *in front of* the old ones, so every process that
    reads the file can decrypt both old and new ciphertexts;
-2. every credential is re-encrypted under the new key in one transaction (all or none);
+2. every credential (and webhook signing secret) is re-encrypted under the new key in one transaction (all or none);
 3. the old keys are dropped from the file once no row uses them.
 A process still holding the old key set reloads it when a decryption fails (see
 ``services.connections``), so it never sees an unreadable credential either.
@@ -27,7 +27,7 @@ from autonomos.services import audit
 from autonomos.runtime import Runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.security.credentials import CredentialCipher, key_id
-from autonomos.store.tables import Connection
+from autonomos.store.tables import Connection, Webhook
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,14 @@ def rotate_keys(rt: Runtime, *, actor: str) -> RotationReport:
             audit.record(session, row.tenant_id, actor=actor, action="connection.credentials.rotate",
                          target_type="connection", target_id=row.id, before={"key_id": old_key},
                          after={"key_id": cipher.primary_key_id})
+        hooks = session.scalars(select(Webhook).where(Webhook.secret_key_id != cipher.primary_key_id)
+                                .with_for_update()).all()
+        for hook in hooks:  # webhook signing secrets are encrypted with the same keys
+            hook.secret_ciphertext = cipher.rotate(hook.secret_ciphertext)
+            hook.secret_key_id = cipher.primary_key_id
+            per_tenant[hook.tenant_id] += 1
+            audit.record(session, hook.tenant_id, actor=actor, action="webhook.secret.rotate",
+                         target_type="webhook", target_id=hook.id, after={"key_id": cipher.primary_key_id})
     if embedded:
         write_data_dir_keys(rt.settings.data_dir, [keys[0]])
     rt.reset_cipher()

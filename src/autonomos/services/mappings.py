@@ -24,6 +24,7 @@ from autonomos.errors import NotFound
 from autonomos.services import audit
 from autonomos.services.apply import apply_and_resolve, resume_backfill
 from autonomos.services.ontology import ontology_version
+from autonomos.notifications import notify
 from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection, Mapping, MappingProposal, MappingVersion, Quarantine
 
@@ -76,6 +77,10 @@ def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
                          after={"connection": connection, "stream": stream, "entity": entity, "version": row.version,
                                 "fields": row.fields, "rollback_of": str(rollback_of) if rollback_of else None})
             enqueue_mapping_examples(session, tenant_id, row.id)
+            notify(rt, session, tenant_id, "mapping.published", {
+                "mapping_version_id": str(row.id), "connection_id": str(connection_id), "connection": connection,
+                "stream": stream, "entity": entity, "version": row.version,
+                "rollback_of": str(rollback_of) if rollback_of else None})
         info = _info(row, mapping, connection)
     report = None
     if apply and created:

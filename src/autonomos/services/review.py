@@ -24,6 +24,7 @@ from autonomos.dcl.mappings import review as queue
 from autonomos.services import audit, matching
 from autonomos.services.ontology import ontology_version
 from autonomos.services.profiling import profile_stream
+from autonomos.notifications import notify
 from autonomos.runtime import Runtime
 from autonomos.store.tables import Connection, MappingProposal, Review
 
@@ -79,6 +80,9 @@ def propose_stream(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
         stored, decided = queue.store_proposals(session, tenant_id, connection_id, stream, run.proposals,
                                                 agent_run_id=run.run_id, profile=dict(snapshot.profile), types=types,
                                                 recalled=run.recalled, memory=run.memory)
+        notify(rt, session, tenant_id, "proposals.ready", {
+            "connection_id": str(connection_id), "connection": connection, "stream": stream,
+            "agent_run_id": str(run.run_id), "by_decision": by_decision})
     return ProposeResult(run.run_id, stored, decided, by_decision)
 
 

@@ -1,12 +1,13 @@
 """Background upkeep that a long-running worker does between jobs.
 
-Two things must follow Postgres without a person asking: the job queue (``reconcile`` and
+Three things must follow Postgres without a person asking: the job queue (``reconcile`` and
 ``reconcile_applies``: sync and apply runs that Postgres says are pending, or running with a
 dead heartbeat, are enqueued again) and the
 vector store (the embedding outbox is drained, so approved and rejected examples, new
-canonical fields and new source snapshots reach the matcher's memory). Both are idempotent and
-safe from several processes at once (the outbox drainer locks rows with SKIP LOCKED), and a
-failure of one never stops the other: it is logged and retried on the next round.
+canonical fields and new source snapshots reach the matcher's memory), and the webhook delivery
+outbox (due deliveries are sent, ``services.webhook_delivery``). All are idempotent and safe
+from several processes at once (the outbox workers lock rows with SKIP LOCKED), and a failure
+of one never stops the others: it is logged and retried on the next round.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from autonomos.dcl.vectors.outbox import DrainReport
 from autonomos.services.apply import reconcile_applies
 from autonomos.runtime import Runtime
 from autonomos.services.vectors import drain_outbox
+from autonomos.services.webhook_delivery import DeliveryReport, deliver_due
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +31,12 @@ class UpkeepReport:
 
     reconciled: ReconcileReport | None
     vectors: DrainReport | None
+    webhooks: DeliveryReport | None = None
 
 
 def upkeep(rt: Runtime) -> UpkeepReport:
-    """One round: reconcile the queue with Postgres (sync runs, apply runs), then drain the
-    embedding outbox."""
+    """One round: reconcile the queue with Postgres (sync runs, apply runs), drain the
+    embedding outbox, then send due webhook deliveries."""
     try:
         reconciled = reconcile(rt)
     except Exception:
@@ -48,4 +51,9 @@ def upkeep(rt: Runtime) -> UpkeepReport:
     except Exception:
         logger.warning("draining the embedding outbox failed; will retry", exc_info=True)
         drained = None
-    return UpkeepReport(reconciled, drained)
+    try:
+        delivered = deliver_due(rt)
+    except Exception:
+        logger.warning("sending webhook deliveries failed; will retry", exc_info=True)
+        delivered = None
+    return UpkeepReport(reconciled, drained, delivered)

@@ -27,6 +27,7 @@ MAINTENANCE_USERS = frozenset({
     "autonomos.services.doctor",  # flags connections of every tenant that keep a secret in their config
     "autonomos.services.platform_keys",
     "autonomos.services.vectors",
+    "autonomos.services.webhook_delivery",  # the webhook outbox of every tenant
     "autonomos.dcl.vectors.outbox",
     "autonomos.dcl.apply.runs",
     "autonomos.services.apply",

@@ -27,7 +27,7 @@ from autonomos.errors import AutonomosError
 from autonomos.logs import bind_ids
 from autonomos.ordered_writers import OrderedWriters, WaitTurn
 from autonomos.aam.sync.watch import RunWatch
-from autonomos.notifications import publish
+from autonomos.notifications import notify, publish
 from autonomos.read_ahead import read_ahead
 from autonomos.runtime import Runtime
 from autonomos.store.tables import StreamState
@@ -83,12 +83,10 @@ class RunExecutor:
                 return "lost"
             if request.control == "timeout":
                 error = f"the run exceeded its time budget of {self.watch.budget_s:g} s (AOS_SYNC_MAX_RUN_S)"
-                self._finish("failed", error=error)
-                self._publish("sync.failed", {**self._counts(), "error": error})
+                self._finish("failed", error=error, event="sync.failed", payload={**self._counts(), "error": error})
                 return "failed"
             status = "cancelled" if request.control == "cancel" else "paused"
-            self._finish(status)
-            self._publish(f"sync.{status}", self._counts())
+            self._finish(status, event=f"sync.{status}", payload=self._counts())
             return self._announce(status)
         except Exception as exc:
             stop.set()
@@ -97,8 +95,7 @@ class RunExecutor:
             stop.set()
             if connector is not None:
                 connector.close()
-        self._finish("succeeded")
-        self._publish("sync.completed", self._counts())
+        self._finish("succeeded", event="sync.completed", payload=self._counts())
         return self._announce("succeeded")
 
     def _announce(self, status: str) -> str:
@@ -276,9 +273,15 @@ class RunExecutor:
             return outcome.status
         return self._announce(outcome.status)
 
-    def _finish(self, status: str, error: dict[str, Any] | None = None) -> None:
+    def _finish(self, status: str, error: dict[str, Any] | None = None, *, event: str,
+                payload: dict[str, Any]) -> None:
+        """The run's end and its notification commit together."""
         with self.rt.db.tenant(self.run.tenant_id) as session:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
+            notify(self.rt, session, self.run.tenant_id, event, self._announced(payload))
+            if self.total.quarantined:
+                notify(self.rt, session, self.run.tenant_id, "quarantine.added", self._announced(
+                    {"quarantined": self.total.quarantined, "reasons": dict(self.total.reasons)}))
 
     def _heartbeat(self, stop: threading.Event) -> None:
         while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.rt.settings.sync_heartbeat_timeout_s / 3)):
@@ -288,9 +291,11 @@ class RunExecutor:
             except Exception:  # a missed heartbeat is harmless; the next one retries
                 logger.warning("heartbeat failed", exc_info=True)
 
+    def _announced(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"run_id": str(self.run.id), "connection_id": str(self.run.connection_id), **payload}
+
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
-        publish(self.rt, self.run.tenant_id, event, {"run_id": str(self.run.id),
-                                                     "connection_id": str(self.run.connection_id), **payload})
+        publish(self.rt, self.run.tenant_id, event, self._announced(payload))
 
 
 def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

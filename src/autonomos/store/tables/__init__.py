@@ -30,6 +30,7 @@ from autonomos.store.tables.ontology import (
     MappingVersion,
     Review,
 )
+from autonomos.store.tables.notifications import Notification, Webhook, WebhookDelivery
 from autonomos.store.tables.operations import AgentRun, AuditLog, EmbeddingOutbox, EvalRun
 from autonomos.store.tables.tenancy import ApiKey, PlatformAuditLog, Tenant, User
 
@@ -56,6 +57,7 @@ __all__ = [
     "Mapping",
     "MappingProposal",
     "MappingVersion",
+    "Notification",
     "PlatformAuditLog",
     "Provider",
     "Quarantine",
@@ -68,4 +70,6 @@ __all__ = [
     "SyncRunKey",
     "Tenant",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]
