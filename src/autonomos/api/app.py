@@ -24,6 +24,7 @@ from autonomos import logs
 from autonomos.api import problems
 from autonomos.api.auth import KeyCache, RevocationListener
 from autonomos.api.routes import connections, health, keys, mappings, proposals, records, runs
+from autonomos.console import create_console
 from autonomos.runtime import Runtime
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -65,6 +66,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     for module in (health, connections, runs, records, proposals, mappings, keys):
         app.include_router(module.router)
     _docs(app)
+    app.mount("/console", create_console(rt), name="console")
 
     @app.middleware("http")
     async def request_context(request: Request, call_next):
