@@ -60,10 +60,10 @@ def connection_health(rt: Runtime, tenant_id: uuid.UUID, connection: str | None 
             recent = [runs.info(r) for r in session.scalars(
                 select(SyncRun).where(SyncRun.tenant_id == tenant_id, SyncRun.connection_id == cid)
                 .order_by(SyncRun.created_at.desc()).limit(RECENT_RUNS))]
-            quarantined = dict(session.execute(
+            quarantined = {r: n for r, n in session.execute(
                 select(reason, func.count()).where(Quarantine.tenant_id == tenant_id, Quarantine.connection_id == cid,
                                                    Quarantine.status == "open")
-                .group_by(reason).order_by(func.count().desc())).all())
+                .group_by(reason).order_by(func.count().desc())).all()}
         finished = next((r for r in recent if r.finished_at is not None), None)
         out.append(Health(info, recent, _rate(finished) if finished else None, quarantined,
                           sorted(drift.held_streams(rt, tenant_id, cid))))
@@ -74,9 +74,10 @@ def lineage(rt: Runtime, tenant_id: uuid.UUID) -> Lineage:
     """Sources -> streams -> canonical entities, with the record counts on each edge."""
     graph = Lineage()
     with rt.db.tenant(tenant_id) as session:
-        names = dict(session.execute(select(Connection.id, Connection.name).where(Connection.tenant_id == tenant_id)))
-        providers = dict(session.execute(select(Connection.id, Connection.provider_id)
-                                         .where(Connection.tenant_id == tenant_id)))
+        rows = session.execute(select(Connection.id, Connection.name, Connection.provider_id)
+                               .where(Connection.tenant_id == tenant_id)).all()
+        names = {cid: name for cid, name, _ in rows}
+        providers = {cid: provider for cid, _, provider in rows}
         landed = session.execute(
             select(RawRecordHead.connection_id, RawRecordHead.stream, func.count())
             .where(RawRecordHead.tenant_id == tenant_id)
