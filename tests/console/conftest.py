@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -28,27 +29,32 @@ LOGIN = re.compile(r'name="login_token" value="([^"]+)"')
 class Tenant:
     id: uuid.UUID
     connection_id: str
-    run_id: uuid.UUID
+    path: Path
     keys: dict[str, str]
     key_ids: dict[str, uuid.UUID]
 
 
-def seed_tenant(rt, prefix: str, csv: str = CSV) -> Tenant:
-    """A tenant with a synced file connection ``crm`` (stream ``contacts``), its proposals
-    open for review, and one key of every role."""
+def new_tenant(rt, prefix: str, csv: str = CSV) -> Tenant:
+    """A tenant with a file connection ``crm`` (stream ``contacts``, not synced yet) and one key of every role."""
     tenant = tenants.create_tenant(rt, f"{prefix}-{uuid.uuid4().hex[:8]}", actor="test").id
     path = tenant_files(rt, tenant) / "contacts.csv"
     path.write_text(csv)
     conn = connections.create_connection(rt, tenant, provider="files", name="crm", actor="test",
                                          config={"path": str(path), "stream": "contacts", "primary_key": ["Id"]})
-    started = sync.start_sync(rt, tenant, "crm", actor="test")
-    run_worker(rt, burst=True)
-    review.propose_stream(rt, tenant, "crm", "contacts", actor="test")
     keys, key_ids = {}, {}
     for role in ("reader", "reviewer", "admin"):
         info, key = apikeys.create_key(rt, tenant, role, name=f"{role} console", actor="test")
         keys[role], key_ids[role] = key, info.id
-    return Tenant(tenant, conn.id, started.run.id, keys, key_ids)
+    return Tenant(tenant, conn.id, path, keys, key_ids)
+
+
+def seed_tenant(rt, prefix: str, csv: str = CSV) -> Tenant:
+    """``new_tenant``, synced, with the matcher's proposals open for review."""
+    made = new_tenant(rt, prefix, csv)
+    sync.start_sync(rt, made.id, "crm", actor="test")
+    run_worker(rt, burst=True)
+    review.propose_stream(rt, made.id, "crm", "contacts", actor="test")
+    return made
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,10 @@ def layout(graph: overview.Lineage) -> dict[str, Any]:
         edges.append({"d": f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}", "count": edge["count"],
                       "lx": mid, "ly": (y1 + y2) / 2 - 4})
     rows = max([len(graph.sources), len(graph.streams), len(graph.entities), 1])
-    return {"nodes": list(nodes.values()), "edges": edges, "width": COLUMNS[2] + BOX_W + 20,
+    names = {k: (f"{n['sub']} / {n['label']}" if n["kind"] == "stream" else n["label"]) for k, n in nodes.items()}
+    table = [{"from": names.get(e["from"], "?"), "to": names.get(e["to"], "?"), "count": e["count"]}
+             for e in graph.edges]
+    return {"nodes": list(nodes.values()), "edges": edges, "table": table, "width": COLUMNS[2] + BOX_W + 20,
             "height": 40 + rows * ROW, "box_w": BOX_W, "box_h": BOX_H}
 
 
