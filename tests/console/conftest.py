@@ -69,7 +69,8 @@ def tenant_a(rt) -> Tenant:
 
 @pytest.fixture(scope="module")
 def tenant_b(rt) -> Tenant:
-    return seed_tenant(rt, "console-b")
+    """Like A, with one malformed source row in quarantine (too many columns)."""
+    return seed_tenant(rt, "console-b", CSV + "0034,Bad,Row,bad@example.com,Clerk,+1 202 555 0104,extra\n")
 
 
 def new_client(app) -> TestClient:

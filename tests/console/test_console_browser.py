@@ -75,7 +75,6 @@ def test_console_walkthrough_in_chromium(rt, browser, live_url, screenshots):  #
     page.goto(f"{live_url}/console/mappings")
     page.get_by_role("button", name="Publish crm / contacts").click()
     assert "Published contacts" in flash(page)
-    shot("mappings")
     v1 = mappings.list_versions(rt, tenant.id)
     assert [v.version for v in v1] == [1] and len(v1[0].fields) == 1
     entity = v1[0].entity
@@ -123,6 +122,7 @@ def test_console_walkthrough_in_chromium(rt, browser, live_url, screenshots):  #
     page.goto(f"{live_url}/console/mappings")
     page.get_by_role("button", name="Roll back to v1").first.click()
     assert "back to the content of v1" in flash(page)
+    shot("mappings")
     current = mappings.get_version(rt, tenant.id, "crm", "contacts", entity)
     assert current.version == 3 and current.fields == v1[0].fields
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from autonomos.console import session
 from autonomos.console.app import render
 from autonomos.console.errors import ConsoleForbidden
+from autonomos.dcl.mappings.review import split_targets
 from autonomos.errors import InvalidInput
-from autonomos.services import connections, preview, review, review_actions
+from autonomos.services import connections, overview, preview, review, review_actions
 from autonomos.services.console_sessions import SessionInfo
 
 router = APIRouter()
@@ -49,7 +51,9 @@ def _queue(rt, who: SessionInfo, connection: str | None, stream: str | None, tie
         wanted = [(p.id, None, None) for p in items[:PREVIEWED] if p.candidates and p.status == "open"]
         previews = preview.preview_fields(rt, who.tenant_id, wanted, limit=3) if wanted else {}
     entities = sorted({p.candidates[0]["entity"] for p in items if p.candidates})
-    return {"streams": streams, "chosen": chosen, "items": items, "previews": previews, "entities": entities}
+    landed = [{"connection": s["connection"], "stream": s["label"]} for s in overview.lineage(rt, who.tenant_id).streams]
+    return {"streams": streams, "chosen": chosen, "items": items, "previews": previews, "entities": entities,
+            "landed": landed}
 
 
 @router.get("/review", include_in_schema=False)
@@ -107,6 +111,20 @@ def _transform(text: str) -> Any:
         raise InvalidInput("the transform is not valid JSON (e.g. [{\"op\": \"trim\"}])") from None
 
 
+@router.post("/review/{proposal_id}/split", include_in_schema=False)
+async def split(proposal_id: uuid.UUID, request: Request, who: session.Poster,
+                fields: Annotated[str, Form(max_length=1000)], separator: Annotated[str, Form(max_length=16)] = " ",
+                back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """One source field into several canonical fields: each takes one part, the last all the rest."""
+    session.need(who, "reviewer")
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    rt = request.app.state.rt
+    item = await run_in_threadpool(lambda: review.review(rt, who.tenant_id, proposal_id, "edit", actor=who.actor,
+                                                         targets=split_targets(names, separator)))
+    return session.back(_back_to(back or request.headers.get("referer")),
+                        f"Split {item.source_field} into {', '.join(names)}.", undo=str(item.id))
+
+
 @router.post("/review/{proposal_id}/{action}", include_in_schema=False)
 async def decide(proposal_id: uuid.UUID, action: str, request: Request, who: session.Poster,
                  target: Annotated[str, Form(max_length=200)] = "",
@@ -128,6 +146,19 @@ async def decide(proposal_id: uuid.UUID, action: str, request: Request, who: ses
     message = (f"Rejected {what} for {item.source_field}." if action == "reject"
                else f"Approved {item.source_field} \u2192 {what}.")
     return session.back(_back_to(back or request.headers.get("referer")), message, undo=str(item.id))
+
+
+@router.post("/review-propose", include_in_schema=False)
+async def propose(request: Request, who: session.Poster, connection: Annotated[str, Form(max_length=200)],
+                  stream: Annotated[str, Form(max_length=500)]) -> Response:
+    """Run the matcher over a landed stream: new proposals for its undecided fields."""
+    session.need(who, "reviewer")
+    rt = request.app.state.rt
+    result = await run_in_threadpool(lambda: review.propose_stream(rt, who.tenant_id, connection, stream,
+                                                                   actor=who.actor))
+    tiers = ", ".join(f"{n} {tier}" for tier, n in sorted(result.by_decision.items())) or "none"
+    return session.back(f"{session.PATH}/review?connection={quote(connection)}&stream={quote(stream)}",
+                        f"The matcher proposed {result.stored} field(s) of {stream} ({tiers}).")
 
 
 @router.post("/review-bulk", include_in_schema=False)
