@@ -74,3 +74,19 @@ def test_console_platform_keys_cannot_sign_in(app, rt):
 
     _, key = platform_keys.create_platform_key(rt, name="console test", actor="test")
     assert sign_in(new_client(app), key).status_code == 401
+
+
+def test_console_old_ended_sessions_are_removed_at_the_next_sign_in(rt, tenant_a):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    _, old = console_sessions.sign_in(rt, tenant_a.keys["reader"])
+    console_sessions.sign_out(rt, old)
+    with rt.db.tenant(tenant_a.id) as session:
+        session.execute(update(ConsoleSession).where(ConsoleSession.id == old.id)
+                        .values(ended_at=ConsoleSession.created_at - dt.timedelta(days=8)))
+    _, fresh = console_sessions.sign_in(rt, tenant_a.keys["reader"])
+    with rt.db.tenant(tenant_a.id) as session:
+        ids = set(session.scalars(select(ConsoleSession.id).where(ConsoleSession.tenant_id == tenant_a.id)))
+    assert old.id not in ids and fresh.id in ids

@@ -15,7 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, or_, select, text
 
 from autonomos.engines.boundary import engine_boundary
 from autonomos.runtime import Runtime
@@ -24,6 +24,8 @@ from autonomos.services.apikeys import Principal
 from autonomos.store.tables import ConsoleSession
 
 SESSION_TTL = dt.timedelta(hours=8)
+KEEP_ENDED = dt.timedelta(days=7)
+"""Ended or expired sessions stay this long (for the audit trail's sake), then go at the next sign-in."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ def sign_in(rt: Runtime, key: str) -> tuple[str, SessionInfo] | None:
         return None
     token, csrf = secrets.token_urlsafe(32), secrets.token_hex(32)
     with rt.db.tenant(who.tenant_id) as session:
+        session.execute(delete(ConsoleSession).where(
+            ConsoleSession.tenant_id == who.tenant_id,
+            or_(ConsoleSession.ended_at < func.now() - KEEP_ENDED, ConsoleSession.expires_at < func.now() - KEEP_ENDED)))
         row = ConsoleSession(id=uuid.uuid4(), tenant_id=who.tenant_id, api_key_id=who.key_id,
                              token_hash=token_hash(token), csrf_token=csrf,
                              expires_at=func.now() + SESSION_TTL)

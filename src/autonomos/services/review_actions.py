@@ -2,8 +2,9 @@
 
 Reviewers work fast (keyboard, bulk accept) and need a way back from a wrong key press. A
 reopening puts a decided proposal back in the queue as if never decided: a ``reopen`` review
-row and an audit row in one transaction; undoing a rejection also withdraws the rejected example it fed to the matcher's memory. What was already published
-stays published: undo changes the queue, and the next publish follows it.
+row and an audit row in one transaction; undoing a rejection also withdraws the rejected
+example it fed to the matcher's memory. What was already published stays published: undo
+changes the queue, and the next publish follows it.
 """
 
 from __future__ import annotations
