@@ -16,7 +16,7 @@ class ConsoleSession(TenantOwned, Base):
     stored. The session lives only while its key does: deleting or revoking the key ends it."""
 
     __tablename__ = "console_sessions"
-    __table_args__ = (Index(None, "token_hash", unique=True), Index(None, "tenant_id", "api_key_id"))
+    __table_args__ = (Index(None, "token_hash", "tenant_id", unique=True), Index(None, "tenant_id", "api_key_id"))
 
     id: Mapped[uuid.UUID] = new_id_column()
     api_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("api_keys.id", ondelete="CASCADE"),

@@ -53,7 +53,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_console_sessions')),
     info={'scope': 'tenant'}
     )
-    op.create_index(op.f('ix_console_sessions_token_hash'), 'console_sessions', ['token_hash'], unique=True)
+    op.create_index(op.f('ix_console_sessions_token_hash_tenant_id'), 'console_sessions', ['token_hash', 'tenant_id'],
+                    unique=True)
     op.create_index(op.f('ix_console_sessions_tenant_id_api_key_id'), 'console_sessions',
                     ['tenant_id', 'api_key_id'], unique=False)
     helpers.protect_tenant_tables('console_sessions')
@@ -67,5 +68,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute('DROP FUNCTION aos_console_session_lookup(text)')
     op.drop_index(op.f('ix_console_sessions_tenant_id_api_key_id'), table_name='console_sessions')
-    op.drop_index(op.f('ix_console_sessions_token_hash'), table_name='console_sessions')
+    op.drop_index(op.f('ix_console_sessions_token_hash_tenant_id'), table_name='console_sessions')
     op.drop_table('console_sessions')
