@@ -11,8 +11,12 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: setup demo test
-setup: $(STAMP)
+.PHONY: setup demo test chromium
+setup: $(STAMP) chromium
+
+# the console's browser tests drive Debian's chromium through Playwright (no browser download)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 demo: $(STAMP)
 	$(VENV)/bin/aos demo

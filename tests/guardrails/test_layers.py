@@ -32,10 +32,11 @@ LEVELS: dict[str, int] = {
     "dcl": 7,
     "services": 8,
     "cli": 9,
-    "api": 9,
     "console": 9,
+    "api": 10,
 }
-"""errors, config <- security <- engines <- store <- runtime <- aam | dcl <- services <- cli/api/console."""
+"""errors, config <- security <- engines <- store <- runtime <- aam | dcl <- services <- cli/console <- api
+(the API application mounts the console; the console calls the service layer, never the API)."""
 
 
 def unit_of(module: str) -> str:

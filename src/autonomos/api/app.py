@@ -25,6 +25,7 @@ from autonomos.api import openapi, problems
 from autonomos.api.auth import KeyCache, RevocationListener
 from autonomos.api.routes import (catalogue, connections, health, history, keys, mappings, notifications, ontology,
                                   proposals, quarantine, records, runs, settings, snapshots, tenants, webhooks)
+from autonomos.console import create_console
 from autonomos.runtime import Runtime
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -68,6 +69,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
         app.include_router(module.router)
     openapi.install(app)
     _docs(app)
+    app.mount("/console", create_console(rt), name="console")
 
     @app.middleware("http")
     async def request_context(request: Request, call_next):

@@ -2,7 +2,7 @@
 
 A key reads ``aos_<prefix>_<secret>``. Only the prefix and an argon2 hash of the whole key
 are stored. Verification finds the key's rows by prefix through ``aos_api_key_lookup``, a
-narrow SECURITY DEFINER function (migration 0018): the app role cannot read the keys table
+narrow SECURITY DEFINER function (migration 0016): the app role cannot read the keys table
 before it knows the tenant, and request handling never takes the maintenance path.
 A key's role lives in ``scopes`` (``["admin"]``, ``["reviewer"]`` or ``["reader"]``).
 Revocation is announced on a Redis channel so every server drops its cached verification.

@@ -11,6 +11,7 @@ from autonomos.store.tables.canonical import (
     EntityLink,
     SchemaSnapshot,
 )
+from autonomos.store.tables.console import ConsoleSession
 from autonomos.store.tables.catalogue import DefaultOntology, Provider
 from autonomos.store.tables.connections import (
     Connection,
@@ -47,6 +48,7 @@ __all__ = [
     "CanonicalSchema",
     "CanonicalSchemaVersion",
     "ChangeLog",
+    "ConsoleSession",
     "Connection",
     "DefaultOntology",
     "DriftEvent",

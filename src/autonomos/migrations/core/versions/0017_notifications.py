@@ -6,7 +6,7 @@
 - ``webhook_deliveries``: the outbox, one row per (notification, webhook), written in the
   notification's transaction and worked by workers until delivered or a day has passed.
 
-Revision ID: 0017_notifications
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 from autonomos.migrations import helpers
 
-revision: str = "0017_notifications"
+revision: str = "0017"
 down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
