@@ -1,6 +1,6 @@
 """Our matcher beside the `valentine` package's offline matchers, on both shared benchmark sets.
 
-usage: python benchmarks/match_peers.py [--json] [--sets-dir DIR] [--only NAME,...]
+usage: python benchmarks/match_peers.py [--json] [--sets-dir DIR] [--sets SET,...] [--only NAME,...]
 
 Each matcher sees the same schema files (FORMAT.md) and is scored by the same code as
 `aos eval` (which agrees with the shared score.py), pooled over a set's gold files:
@@ -136,12 +136,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     parser.add_argument("--sets-dir", type=Path, default=DEFAULT_SETS_DIR)
     parser.add_argument("--only", default="", help="comma-separated matcher names to run (default: all)")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated sets to run (default: both)")
     args = parser.parse_args(argv)
     out = sys.stderr if args.json else sys.stdout
     found, notes = matchers(args.embedder)
     chosen = [n for n in found if not args.only or n in args.only.split(",")]
     report: dict[str, Any] = {"sets": {}, "notes": notes, "peer_auto_threshold": PEER_AUTO}
-    for name in SETS:
+    for name in args.sets.split(","):
         report["sets"][name] = {}
         for matcher in chosen:
             result = run_set(args.sets_dir / name, found[matcher])

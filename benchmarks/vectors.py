@@ -32,7 +32,7 @@ import uuid
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from autonomos.config import load_settings
 from autonomos.dcl.vectors.pgvector_store import PgVectorStore
@@ -89,6 +89,30 @@ def exact(rt: Runtime, tenant_id: uuid.UUID, vector: np.ndarray, k: int) -> list
         return [r for (r,) in rows]
 
 
+def query_plan(rt: Runtime, store: PgVectorStore, tenant_id: uuid.UUID, vector: np.ndarray) -> str:
+    """EXPLAIN of the store's query (its SQL and settings, as ``PgVectorStore.query`` sends them):
+    whether the HNSW index served it, or the planner chose an exact scan of the tenant's rows."""
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "WITH nearest" in statement:
+            statements.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", capture)
+    try:
+        store.query(tenant_id, vector.tolist(), 10, model=MODEL)
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", capture)
+    q = "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    with rt.db.tenant(tenant_id) as session:
+        session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                             " set_config('hnsw.ef_search', :ef, true), set_config('hnsw.max_scan_tuples', :mst, true)"),
+                        {"ef": str(store.ef_search), "mst": str(store.max_scan_tuples)})
+        sql = statements[0].replace("%(q)s", ":q").replace("%(t)s", ":t").replace("%(m)s", ":m").replace("%(k)s", ":k")
+        rows = session.execute(text("EXPLAIN " + sql), {"q": q, "t": tenant_id, "m": MODEL, "k": 10}).all()
+    return "\n".join(r[0] for r in rows)
+
+
 def run(rt: Runtime, count: int, tenant_count: int, queries: int) -> dict:
     rng = np.random.default_rng(384)
     centres = rng.normal(size=(CENTRES, DIMENSIONS)).astype(np.float32)
@@ -107,10 +131,12 @@ def run(rt: Runtime, count: int, tenant_count: int, queries: int) -> dict:
             truth = set(exact(rt, ids[0], vector, 10))
             recalls.append(len(truth & {h.ref_id for h in hits}) / max(len(truth), 1))
         q = statistics.quantiles(latencies, n=100)
+        plan = query_plan(rt, store, ids[0], cloud(rng, centres, 1)[0])
         return {"vectors": count, "dimensions": DIMENSIONS, "tenants": tenant_count, "queries": queries,
                 "vectors_of_queried_tenant": len(range(0, count, tenant_count)),
                 "copy_s": round(copy_s, 1), "index_build_s": round(build_s, 1),
                 "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "recall_at_10": round(statistics.fmean(recalls), 4),
+                "uses_hnsw_index": INDEX in plan,
                 "load_average": [round(x, 2) for x in os.getloadavg()]}
     finally:
         for tenant in created:
