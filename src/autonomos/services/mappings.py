@@ -17,7 +17,8 @@ from autonomos.dcl.apply import ApplyReport
 from autonomos.dcl.mappings import review as queue
 from autonomos.dcl.mappings import versions
 from autonomos.dcl.mappings.confusables import confusable_twins, describe_twin, odd_characters
-from autonomos.dcl.mappings.transforms import normalise_steps
+from autonomos.dcl.apply.apply import entity_types
+from autonomos.dcl.mappings.transforms import compile_fields, normalise_steps
 from autonomos.dcl.mappings.exceptions import MappingError
 from autonomos.dcl.vectors.outbox import enqueue_mapping_examples
 from autonomos.errors import NotFound
@@ -63,6 +64,9 @@ def publish_fields(rt: Runtime, tenant_id: uuid.UUID, connection: str, stream: s
                    *, actor: str, apply: bool = True, rollback_of: uuid.UUID | None = None) -> PublishResult:
     """Publish ``fields`` as the next version of (connection, stream, entity) and backfill it."""
     ontology = ontology_version(rt, tenant_id)
+    # Compiled once before anything is written: a malformed step or an unknown canonical field is
+    # refused here, not by the backfill after the version exists.
+    compile_fields(versions.normalise_fields(fields), entity_types(ontology.content, entity))
     with rt.db.tenant(tenant_id) as session:
         connection_id = queue.connection_id(session, tenant_id, connection)
         _refuse_confusable(session, tenant_id, connection_id, stream, fields)

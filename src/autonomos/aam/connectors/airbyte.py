@@ -167,7 +167,10 @@ class AirbyteConnector(Connector):
                             continue
                         try:
                             message = json.loads(line)
-                        except ValueError:
+                        except (ValueError, RecursionError):  # too deep to parse is no message either
+                            yield line
+                            continue
+                        if not isinstance(message, dict):  # 42, null, [..]: JSON, but not a message
                             yield line
                             continue
                         if message.get("type") == "LOG":
@@ -251,7 +254,10 @@ class AirbyteConnector(Connector):
             if isinstance(message, str):
                 yield BadRecord(stream.name, "source printed a line that is not an Airbyte message", raw=message[:65536])
             elif message.get("type") == "RECORD":
-                record = message.get("record", {})
+                record = message.get("record")
+                if not isinstance(record, dict):
+                    yield BadRecord(stream.name, "RECORD message without a record object", raw=json.dumps(message)[:65536])
+                    continue
                 if record.get("stream") != stream.name:
                     continue
                 data = record.get("data")
@@ -260,6 +266,9 @@ class AirbyteConnector(Connector):
                 else:
                     yield BadRecord(stream.name, "RECORD data is not a JSON object", raw=json.dumps(data)[:65536])
             elif message.get("type") == "STATE":
+                if not isinstance(message.get("state"), dict):  # kept out: the next sync reads again, losing nothing
+                    yield BadRecord(stream.name, "STATE message without a state object", raw=json.dumps(message)[:65536])
+                    continue
                 yield StateMessage(stream.name, {"airbyte": _state_for(message["state"])})
 
 

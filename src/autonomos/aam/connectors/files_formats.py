@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ CHUNK_CELLS = 200_000
 """A fetch holds at most this many values (rows x columns), so a wide file's rows come in small
 chunks and the reader can stop between any two of them."""
 DEFAULT_MAX_COLUMNS = 10_000
+PYTHON_JSON_BYTES = 64 * 1024 * 1024
+"""A JSON file DuckDB refuses is read again by Python's json, element by element, up to this size."""
 PROBLEM = "__aos_problem"
 NATIVE_IDS = {"varchar", "bigint", "integer", "smallint", "tinyint", "double", "float", "boolean"}
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
@@ -296,6 +299,11 @@ def _json_record(job: FileJob, text: str, what: str) -> Message:
         return bad(job, f"invalid JSON {what}: {error}", raw=text)
     except RecursionError:
         return bad(job, f"JSON {what} is nested too deeply to read", raw=text)
+    return _json_value_record(job, data, text, what)
+
+
+def _json_value_record(job: FileJob, data: Any, text: str, what: str) -> Message:
+    """One parsed JSON value as a record, or a BadRecord saying why it is not one."""
     if not isinstance(data, dict):
         return bad(job, f"JSON {what} is a {type(data).__name__}, not an object", raw=text)
     if len(data) > job.max_columns:
@@ -326,12 +334,45 @@ def scan_json(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, traili
     """A JSON array of objects, or one object, per file."""
     size = max(4 * job.max_field_bytes, 16 * 1024 * 1024)
     sql = f"SELECT json FROM read_json_objects({lit(job.path)}, format='auto', maximum_object_size={size}) OFFSET {offset}"
+    done = 0
     try:
         result = conn.execute(sql)
         while rows := result.fetchmany(BATCH_ROWS):
+            done += len(rows)
             yield [_json_record(job, row[0], "object") for row in rows]
     except duckdb.Error as error:
-        trailing.append(_file_error(job, error))
+        if (elements := _python_elements(job)) is None:
+            trailing.append(_file_error(job, error))
+            return
+        yield from _element_batches(job, elements[offset + done:])
+
+
+def _python_elements(job: FileJob) -> list[Any] | None:
+    """The file's elements as Python's json reads them, when DuckDB refused the whole file for
+    what may be one element's fault (a lone surrogate escape such as ``"\\ud800"`` is valid JSON
+    syntax that DuckDB rejects): None when the file is over ``PYTHON_JSON_BYTES`` or not JSON."""
+    if os.path.getsize(job.path) > PYTHON_JSON_BYTES:
+        return None
+    try:
+        with open(job.path, encoding="utf-8") as handle:
+            parsed = json.load(handle)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
+def _element_batches(job: FileJob, elements: list[Any]) -> Iterator[list[Message]]:
+    """Parsed elements as records (each checked like a DuckDB-read object), BATCH_ROWS at a time."""
+    for start in range(0, len(elements), BATCH_ROWS):
+        batch = []
+        for element in elements[start:start + BATCH_ROWS]:
+            try:
+                text = json.dumps(element, ensure_ascii=True)
+            except (ValueError, RecursionError):
+                batch.append(bad(job, "JSON object is nested too deeply to read"))
+                continue
+            batch.append(_json_value_record(job, element, text, "object"))
+        yield batch
 
 
 def scan_parquet(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, trailing: list[BadRecord]) -> Iterator[list[Message]]:
@@ -351,7 +392,7 @@ def scan_parquet(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, tra
                 if dtype.id not in NATIVE_IDS:
                     converters[index] = to_jsonable
         problem = _problem_sql(job, {c: t.id for c, t in zip(columns, types)})
-        conn.execute("SET TimeZone = 'UTC'")
+        # No SET here: the engine already runs in UTC, and a sandboxed connection's configuration is locked.
         result = conn.execute(
             f"SELECT {', '.join(selects)}, {problem} AS {PROBLEM} FROM read_parquet({lit(job.path)}) OFFSET {offset}"
         )

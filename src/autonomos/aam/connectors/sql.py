@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from autonomos.aam.connectors.base import CheckResult, Connector, FieldSpec, Message, RecordMessage, StateMessage, StreamSpec
 from autonomos.aam.connectors.registry import register
+from autonomos.aam.connectors.sql_dates import register_lenient_dates
 from autonomos.aam.connectors.sql_guard import connect_target, refuse_superuser
 from autonomos.aam.connectors.sql_catalog import after, converter, field_type, from_state, guess_cursor, truthy
 from autonomos.aam.connectors.typing import SyncMode
@@ -100,6 +101,8 @@ class SqlConnector(Connector):
         if self._engine is None:
             url, connect_args = connect_target(self.url, self.sandbox)
             engine = sa.create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1, connect_args=connect_args)
+            if self.provider == "postgres":
+                sa.event.listen(engine, "connect", register_lenient_dates)
             try:
                 with engine.connect() as conn:
                     refuse_superuser(conn, self.provider)

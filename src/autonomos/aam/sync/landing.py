@@ -195,9 +195,12 @@ class Lander:
             payload = canonical_json(data)
         except (orjson.JSONEncodeError, RecursionError) as error:
             deep = "recursion" in str(error).lower() or isinstance(error, RecursionError)
-            reason = ("nested too deeply: the record has more levels than JSON storage allows" if deep
-                      else f"not serialisable as JSON: {error}")
-            quarantine.append(BadRecord(self.stream.name, reason))
+            if deep:
+                quarantine.append(BadRecord(
+                    self.stream.name, "nested too deeply: the record has more levels than JSON storage allows"))
+                return None
+            quarantine.append(BadRecord(self.stream.name, unserialisable_reason(error),
+                                        raw=json.dumps(data, default=str)))
             return None
         if b"null" in payload and (where := non_finite(data)):
             quarantine.append(BadRecord(
@@ -330,3 +333,14 @@ class Lander:
             "DELETE FROM sync_run_keys WHERE tenant_id = :tenant AND sync_run_id = :run AND stream = :stream"
         ), params)
         return deleted
+
+
+def unserialisable_reason(error: Exception) -> str:
+    """A reason a person understands for a record orjson cannot write (what, and the limit)."""
+    text = str(error)
+    if "64-bit" in text:
+        return ("number out of range: an integer beyond 64 bits, which JSON storage cannot hold exactly "
+                "(send it as text)")
+    if "surrogate" in text:
+        return "invalid Unicode: a string holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+    return f"not serialisable as JSON: {text}"

@@ -35,3 +35,15 @@ def split_path(path: str) -> list[str]:
             current.append(char)
     keys.append("".join(current))
     return keys
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a path a person meant, or None: a backslash escapes only a dot or a
+    backslash, so ``na\\me`` (which ``split_path`` would read as ``name``) is refused, not guessed."""
+    chars = iter(path)
+    for char in chars:
+        if char == "\\" and (following := next(chars, "")) not in (".", "\\"):
+            shown = repr(following) if following else "the end"
+            return (f"source field {path!r} has a backslash before {shown}: a backslash may only escape a dot "
+                    "(a.b for nesting, a\\.b for a key holding a dot) or another backslash")
+    return None

@@ -79,10 +79,11 @@ def compile_fields(fields: Sequence[FieldMapping], types: dict[str, str]) -> Com
             expr, kind = _step(out, target, spec["source_field"], expr, kind, step)
         value, fallible = _coerce(expr, kind, types[target])
         if fallible:
+            wanted = types[target] + (" in years 1 to 9999" if types[target] in ("date", "datetime") else "")
             out.checks.append((
                 f"({expr}) IS NOT NULL AND ({value}) IS NULL",
                 f"{quote(f'{target}: cannot convert ' + spec['source_field'] + ' value ')} || "
-                f"{_shown(expr, kind)} || {quote(' to ' + types[target])}",
+                f"{_shown(expr, kind)} || {quote(' to ' + wanted)}",
             ))
         out.outputs.append((target, value))
     return out
@@ -164,6 +165,9 @@ def _step(out: Compiled, target: str, source: str, expr: str, kind: Kind, step: 
             return f"coalesce({expr}, {literal})", kind
     except KeyError as missing:
         raise TransformError(f"transform {op} needs {missing}", field=target) from None
+    except (AttributeError, TypeError, ValueError):
+        raise TransformError(f"transform {op} has a malformed argument: {json.dumps(step, default=str):.200}",
+                             field=target) from None
     raise TransformError(f"transform {op} is not supported", field=target)
 
 
@@ -211,17 +215,28 @@ def _coerce(expr: str, kind: Kind, target: str) -> tuple[str, bool]:
         if kind == "boolean":
             return expr, False
         return f"TRY_CAST(lower(trim({_text(expr, kind)})) AS BOOLEAN)", True
+    # Dates and datetimes can always fail: DuckDB reads years 0, -1 or 10000, which ISO 8601 text,
+    # JSON consumers and most languages' date types cannot hold, so such a value fails its record.
     if target == "date":
         if kind in ("date", "timestamp"):
-            return _text(f"CAST({expr} AS DATE)", "date"), False
+            return _text(_within_years(f"CAST({expr} AS DATE)", "DATE"), "date"), True
         text = f"trim({_text(expr, kind)})"
-        return _text(f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS DATE))", "date"), True
+        parsed = f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS DATE))"
+        return _text(_within_years(parsed, "DATE"), "date"), True
     # datetime
     if kind == "timestamp":
-        return _text(expr, "timestamp"), False
+        return _text(_within_years(expr, "TIMESTAMPTZ"), "timestamp"), True
     if kind == "date":
-        return _text(f"CAST({expr} AS TIMESTAMPTZ)", "timestamp"), False
-    return _text(f"TRY_CAST(trim({_text(expr, kind)}) AS TIMESTAMPTZ)", "timestamp"), True
+        return _text(_within_years(f"CAST({expr} AS TIMESTAMPTZ)", "TIMESTAMPTZ"), "timestamp"), True
+    parsed = f"TRY_CAST(trim({_text(expr, kind)}) AS TIMESTAMPTZ)"
+    return _text(_within_years(parsed, "TIMESTAMPTZ"), "timestamp"), True
+
+
+def _within_years(expr: str, type_: str) -> str:
+    """``expr`` when it lies in years 1 to 9999, else NULL (compared with bounds: DuckDB's
+    ``year()`` counts BC years upwards, so it cannot tell 1 BC from AD 1)."""
+    return (f"(CASE WHEN ({expr}) >= {type_} '0001-01-01 00:00:00+00' "
+            f"AND ({expr}) < {type_} '10000-01-01 00:00:00+00' THEN {expr} END)")
 
 
 def select_sql(compiled: Compiled) -> tuple[str, str]:

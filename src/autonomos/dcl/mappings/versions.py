@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from autonomos.dcl.mappings.exceptions import MappingError
+from autonomos.dcl.mappings.paths import path_problem
 from autonomos.dcl.mappings.transforms import normalise_steps
 from autonomos.dcl.mappings.typing import FieldMapping
 from autonomos.store.tables import Mapping, MappingVersion
@@ -25,12 +26,18 @@ from autonomos.store.tables import Mapping, MappingVersion
 
 def normalise_fields(fields: Sequence[dict]) -> list[FieldMapping]:
     """Validated entries, sorted by canonical field (so content hashes ignore order)."""
+    if not isinstance(fields, (list, tuple)):
+        raise MappingError(f"fields must be a list of {{source_field, canonical_field}} objects, not {type(fields).__name__}")
     out: list[FieldMapping] = []
     seen: set[str] = set()
     for entry in fields:
+        if not isinstance(entry, dict):
+            raise MappingError(f"every field is an object with source_field and canonical_field, not {entry!r:.80}")
         source, target = entry.get("source_field"), entry.get("canonical_field")
         if not isinstance(source, str) or not isinstance(target, str) or not source or not target:
             raise MappingError(f"every field needs source_field and canonical_field: {entry!r}")
+        if problem := path_problem(source):
+            raise MappingError(problem)
         if target in seen:
             raise MappingError(f"canonical field {target} is mapped twice")
         seen.add(target)

@@ -35,6 +35,8 @@ def parse_text(text: str) -> OntologyDocument:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise OntologyFormatError(f"not valid YAML or JSON: {exc}") from exc
+    except RecursionError:
+        raise OntologyFormatError("the document is nested too deeply to read") from None
     return normalise(raw)
 
 
@@ -76,7 +78,7 @@ def normalise(raw: Any) -> OntologyDocument:
         raise OntologyFormatError(f"{fields} fields, over the limit of {MAX_FIELDS}", ontology=name)
     entities = [_entity(t, name) for t in tables]
     _unique([e["name"] for e in entities], "entity", name)
-    return {"name": name, "description": str(raw.get("description") or ""), "tables": entities}
+    return {"name": name, "description": _description(raw, ontology=name), "tables": entities}
 
 
 def _entity(raw: Any, ontology: str) -> EntitySpec:
@@ -87,7 +89,7 @@ def _entity(raw: Any, ontology: str) -> EntitySpec:
         raise OntologyFormatError("'fields' must be a list", ontology=ontology, entity=raw["name"])
     specs = [_field(f, ontology, raw["name"]) for f in fields]
     _unique([f["name"] for f in specs], "field", ontology, entity=raw["name"])
-    return {"name": raw["name"], "description": str(raw.get("description") or ""), "fields": specs}
+    return {"name": raw["name"], "description": _description(raw, ontology=ontology, entity=raw["name"]), "fields": specs}
 
 
 def _field(raw: Any, ontology: str, entity: str) -> FieldSpec:
@@ -95,10 +97,22 @@ def _field(raw: Any, ontology: str, entity: str) -> FieldSpec:
         raise OntologyFormatError("every field needs a 'name' (letters, digits, underscores)",
                                   ontology=ontology, entity=entity)
     type_ = raw.get("type", "string")
-    if type_ not in FIELD_TYPES:
+    if not isinstance(type_, str) or type_ not in FIELD_TYPES:
         raise OntologyFormatError(f"unknown type {type_!r}; use one of {sorted(FIELD_TYPES)}",
                                   ontology=ontology, entity=entity, field=raw["name"])
-    return {"name": raw["name"], "type": type_, "description": str(raw.get("description") or "")}
+    return {"name": raw["name"], "type": type_,
+            "description": _description(raw, ontology=ontology, entity=entity, field=raw["name"])}
+
+
+def _description(raw: dict, **context: str) -> str:
+    """A description is text (numbers are taken as written); a list or mapping is refused, so a
+    YAML alias cannot expand into a gigantic string."""
+    value = raw.get("description")
+    if value is None or isinstance(value, str):
+        return value or ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise OntologyFormatError(f"'description' must be text, not {type(value).__name__}", **context)
 
 
 def _unique(names: list[str], what: str, ontology: str, **context: str) -> None:

@@ -96,8 +96,9 @@ def parse_page(stream: str, response: httpx.Response) -> tuple[Any, BadRecord | 
     """The JSON body, or a bad record holding the page when it is not JSON."""
     try:
         return response.json(), None
-    except ValueError as error:
-        reason = f"response page is not valid JSON ({error}) from {response.request.url.copy_with(query=None)}"
+    except (ValueError, RecursionError) as error:
+        problem = "nested too deeply to read" if isinstance(error, RecursionError) else f"not valid JSON ({error})"
+        reason = f"response page is {problem} from {response.request.url.copy_with(query=None)}"
         return None, BadRecord(stream, reason, raw=response.text[:RAW_LIMIT])
 
 

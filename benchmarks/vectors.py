@@ -1,0 +1,167 @@
+"""pgvector at scale: query latency and recall@10 as the product queries, and the index build time.
+
+usage: python benchmarks/vectors.py [--json] [--vectors N] [--tenants T] [--queries Q]
+
+``--vectors`` (default 100,000) vectors of 384 dimensions (the default embedder's), spread evenly
+over ``--tenants`` (default 5) fresh tenants, are loaded into ``vector_items`` by binary COPY with
+the 384-dimension HNSW index dropped, then the index is built again exactly as the migration
+defines it (timed: ``index_build_s``). ``--queries`` (default 200) queries for one tenant go
+through ``PgVectorStore.query`` (tenant transaction under RLS, iterative scan, k=10): p50 and p95
+in milliseconds, and recall@10 against exact search (the same filter ordered by the uncast
+distance, which no index can serve).
+
+The vectors are synthetic: unit vectors around 1,000 random centres (a clustered cloud, as
+embeddings of related names are), seeded, so runs are repeatable. Embedding 100,000 texts with
+the model would measure the model, not the store.
+
+The script drops and rebuilds a product index: run it against a database that serves no one else
+(the embedded server of your own AOS_DATA_DIR). The index is rebuilt even when loading fails, and
+the benchmark's tenants are deleted afterwards. With --json the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from sqlalchemy import event, text
+
+from autonomos.config import load_settings
+from autonomos.dcl.vectors.pgvector_store import PgVectorStore
+from autonomos.engines.postgres import libpq_dsn
+from autonomos.runtime import Runtime
+from autonomos.services import platform, tenants
+
+DIMENSIONS = 384
+MODEL = "bench-384"
+INDEX = f"ix_vector_items_hnsw_{DIMENSIONS}"
+CREATE_INDEX = (f"CREATE INDEX IF NOT EXISTS {INDEX} ON vector_items USING hnsw "
+                f"((embedding::vector({DIMENSIONS})) vector_cosine_ops) WHERE dimensions = {DIMENSIONS}")
+"""The migration's definition of the index (v001_vector_items), rebuilt after the bulk load."""
+CENTRES = 1000
+
+
+def cloud(rng: np.random.Generator, centres: np.ndarray, n: int) -> np.ndarray:
+    """``n`` unit vectors scattered around the centres."""
+    picked = centres[rng.integers(0, len(centres), n)]
+    points = picked + rng.normal(scale=0.7, size=(n, DIMENSIONS)).astype(np.float32)
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def load(rt: Runtime, tenant_ids: list[uuid.UUID], vectors: np.ndarray) -> tuple[float, float]:
+    """(seconds to COPY, seconds to build the index): drop the index, COPY in binary, rebuild it."""
+    with psycopg.connect(libpq_dsn(rt.database_url), autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        try:
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy(
+                    "COPY vector_items (tenant_id, kind, ref_id, model, dimensions, embedding, content_hash) "
+                    "FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["uuid", "varchar", "text", "text", "int4", "vector", "varchar"])
+                for i, vector in enumerate(vectors):
+                    copy.write_row([tenant_ids[i % len(tenant_ids)], "source_field", f"bench:{i}", MODEL,
+                                    DIMENSIONS, vector, "bench"])
+            copy_s = time.perf_counter() - started
+        finally:
+            conn.execute("SET maintenance_work_mem = '1GB'")
+            started = time.perf_counter()
+            conn.execute(CREATE_INDEX)
+            build_s = time.perf_counter() - started
+        conn.execute("ANALYZE vector_items")
+    return copy_s, build_s
+
+
+def exact(rt: Runtime, tenant_id: uuid.UUID, vector: np.ndarray, k: int) -> list[str]:
+    q = "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    with rt.db.tenant(tenant_id) as session:
+        rows = session.execute(text(
+            f"SELECT ref_id FROM vector_items WHERE tenant_id = :t AND dimensions = {DIMENSIONS} AND model = :m "
+            "ORDER BY embedding <=> CAST(:q AS vector), kind, ref_id LIMIT :k"), {"t": tenant_id, "m": MODEL, "q": q, "k": k})
+        return [r for (r,) in rows]
+
+
+def query_plan(rt: Runtime, store: PgVectorStore, tenant_id: uuid.UUID, vector: np.ndarray) -> str:
+    """EXPLAIN of the store's query (its SQL and settings, as ``PgVectorStore.query`` sends them):
+    whether the HNSW index served it, or the planner chose an exact scan of the tenant's rows."""
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "WITH nearest" in statement:
+            statements.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", capture)
+    try:
+        store.query(tenant_id, vector.tolist(), 10, model=MODEL)
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", capture)
+    q = "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    with rt.db.tenant(tenant_id) as session:
+        session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                             " set_config('hnsw.ef_search', :ef, true), set_config('hnsw.max_scan_tuples', :mst, true)"),
+                        {"ef": str(store.ef_search), "mst": str(store.max_scan_tuples)})
+        sql = statements[0].replace("%(q)s", ":q").replace("%(t)s", ":t").replace("%(m)s", ":m").replace("%(k)s", ":k")
+        rows = session.execute(text("EXPLAIN " + sql), {"q": q, "t": tenant_id, "m": MODEL, "k": 10}).all()
+    return "\n".join(r[0] for r in rows)
+
+
+def run(rt: Runtime, count: int, tenant_count: int, queries: int) -> dict:
+    rng = np.random.default_rng(384)
+    centres = rng.normal(size=(CENTRES, DIMENSIONS)).astype(np.float32)
+    vectors = cloud(rng, centres, count)
+    created = [tenants.create_tenant(rt, f"bench-vec-{uuid.uuid4().hex[:8]}", actor="benchmark")
+               for _ in range(tenant_count)]
+    try:
+        ids = [t.id for t in created]
+        copy_s, build_s = load(rt, ids, vectors)
+        store = PgVectorStore(rt.db)
+        latencies, recalls = [], []
+        for vector in cloud(rng, centres, queries):
+            started = time.perf_counter()
+            hits = store.query(ids[0], vector.tolist(), 10, model=MODEL)
+            latencies.append((time.perf_counter() - started) * 1000)
+            truth = set(exact(rt, ids[0], vector, 10))
+            recalls.append(len(truth & {h.ref_id for h in hits}) / max(len(truth), 1))
+        q = statistics.quantiles(latencies, n=100)
+        plan = query_plan(rt, store, ids[0], cloud(rng, centres, 1)[0])
+        return {"vectors": count, "dimensions": DIMENSIONS, "tenants": tenant_count, "queries": queries,
+                "vectors_of_queried_tenant": len(range(0, count, tenant_count)),
+                "copy_s": round(copy_s, 1), "index_build_s": round(build_s, 1),
+                "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "recall_at_10": round(statistics.fmean(recalls), 4),
+                "uses_hnsw_index": INDEX in plan,
+                "load_average": [round(x, 2) for x in os.getloadavg()]}
+    finally:
+        for tenant in created:
+            tenants.delete_tenant(rt, tenant.slug, actor="benchmark")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--tenants", type=int, default=5)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args(argv)
+    rt = Runtime(load_settings())
+    try:
+        platform.migrate(rt)
+        result = run(rt, args.vectors, args.tenants, args.queries)
+    finally:
+        rt.close()
+    for key, value in result.items():
+        print(f"{key:>26}: {value}", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
