@@ -68,7 +68,7 @@ def store_proposals(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
                     proposals: Sequence[FieldProposal], *, agent_run_id: uuid.UUID, profile: dict[str, Any],
                     types: dict[tuple[str, str], str],
                     recalled: dict[tuple[str, str], Sequence[Recollection]] | None = None,
-                    memory: str = "off") -> tuple[int, int]:
+                    memory: str = "off", supersede: bool = True) -> tuple[int, int]:
     """Store new proposals for undecided fields; (stored, skipped because already decided).
 
     ``recalled`` holds, per (table, field), the tenant's examples the matcher was shown: they
@@ -79,9 +79,10 @@ def store_proposals(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
     decided = set(session.scalars(select(MappingProposal.source_field).where(
         MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
         MappingProposal.stream == stream, MappingProposal.status.in_(("accepted", "rejected")))))
-    session.execute(update(MappingProposal).where(
-        MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
-        MappingProposal.stream == stream, MappingProposal.status == "open").values(status="superseded"))
+    if supersede:  # a whole stream matched again replaces its open proposals; a few new fields add to them
+        session.execute(update(MappingProposal).where(
+            MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
+            MappingProposal.stream == stream, MappingProposal.status == "open").values(status="superseded"))
     profiles = {f["path"]: {k: f.get(k) for k in PROFILE_KEYS} for f in profile.get("fields", [])}
     twins = confusable_twins([*profiles, *(p.source_field for p in proposals)])
     stored = 0
