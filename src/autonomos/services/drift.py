@@ -314,6 +314,17 @@ def set_policy(rt: Runtime, tenant_id: uuid.UUID, connection: str, policy: str |
     return policy
 
 
+def held_everywhere(rt: Runtime, tenant_id: uuid.UUID, connection: str | None = None) -> dict[str, list[str]]:
+    """Held streams per connection name (of one connection, or of every connection that has any)."""
+    with rt.db.tenant(tenant_id) as session:
+        query = select(Connection.id, Connection.name).where(Connection.tenant_id == tenant_id)
+        if connection:
+            query = query.where(Connection.id == _connection(session, tenant_id, connection).id)
+        rows = session.execute(query.order_by(Connection.name)).all()
+    out = {name: sorted(held_streams(rt, tenant_id, cid)) for cid, name in rows}
+    return {name: streams for name, streams in out.items() if streams}
+
+
 def stream_policies(rt: Runtime, tenant_id: uuid.UUID, connection: str) -> dict[str, str]:
     """Streams of a connection with their own policy."""
     with rt.db.tenant(tenant_id) as session:
