@@ -53,7 +53,7 @@ def show(event_id: str, tenant: str = TENANT) -> None:
                                        "stream": info.stream, "kind": info.kind, "field": info.field,
                                        "severity": info.severity, "rule": info.rule, "status": info.status,
                                        "confidence": info.confidence, "detected_at": str(info.detected_at),
-                                       **details}, default=str))
+                                       **details, "repair": info.repair}, default=str))
 
 
 def _decide(event_id: str, tenant: str, decision: str) -> None:
