@@ -225,3 +225,15 @@ def test_below_the_tenant_threshold_a_repair_is_queued_not_published(rt, mapped)
     assert current(mapped)["annual_revenue"].get("transform") is None
     assert canonical(mapped) == expected(base_rows())
     assert uuid.UUID(event.repair["repairs"][0]["agent_run_id"])
+
+
+def test_under_ignore_values_that_no_longer_read_right_are_quarantined_not_written(rt, mapped):
+    drift.set_policy(rt, mapped.tenant_id, mapped.name, "ignore", actor="test")
+    mapped.sync(SCENARIOS["epoch_millis"][0](base_rows(41)))
+    event = only(mapped)
+    assert (event.kind, event.status, event.repair) == ("format_changed", "open", None)  # ignore: no repair
+    assert drift.held_streams(rt, mapped.tenant_id, event.connection_id) == set()
+    assert canonical(mapped) == expected(base_rows())  # no date in the year 55840
+    with rt.db.tenant(mapped.tenant_id) as session:
+        reasons = list(session.scalars(select(Quarantine.reason).where(Quarantine.status == "open")))
+    assert len(reasons) == 41 and "updated_at: cannot read epoch s from the LastActivity value" in reasons[0]

@@ -23,14 +23,13 @@ from autonomos.aam.connectors.base import StreamSpec
 from autonomos.aam.drift import DriftReport, check_stream, history
 from autonomos.aam.drift.classify import STRUCTURAL, VALUE
 from autonomos.aam.drift.exceptions import InvalidDriftRequest
-from autonomos.dcl.mappings import repairs as repair_fields
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.errors import Conflict, NotFound
 from autonomos.notifications import pubsub
 from autonomos.runtime import Runtime
-from autonomos.services import audit, connections, drift_repair, mappings, tenants
+from autonomos.services import audit, connections, drift_publish, drift_repair, tenants
 from autonomos.services.apply import apply_and_resolve, apply_connection
-from autonomos.store.tables import Connection, DriftEvent, Mapping, MappingProposal, Tenant
+from autonomos.store.tables import Connection, DriftEvent, Mapping, MappingProposal, SchemaSnapshot, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +153,6 @@ def check_run(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, run_i
 
 
 def _snapshot_key(rt: Runtime, tenant_id: uuid.UUID, report: DriftReport) -> list[str]:
-    from autonomos.store.tables import SchemaSnapshot
-
     with rt.db.tenant(tenant_id) as session:
         profile = session.scalar(select(SchemaSnapshot.profile).where(SchemaSnapshot.tenant_id == tenant_id,
                                                                       SchemaSnapshot.id == report.snapshot_id))
@@ -164,90 +161,16 @@ def _snapshot_key(rt: Runtime, tenant_id: uuid.UUID, report: DriftReport) -> lis
 
 def _repair(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID, stream: str, run_id: uuid.UUID,
             event_ids: list[uuid.UUID], policy: str, keyed_by_content: bool) -> None:
-    """Propose a repair for each repairable event; publish the confident ones under ``propagate``,
-    keep the others on their event and in the review queue."""
-    try:
-        found = drift_repair.propose_repairs(rt, tenant_id, connection_id, stream, run_id, event_ids,
-                                             content_keyed=keyed_by_content)
-    except Exception:  # a failed repair leaves the event open (and the stream held if it breaks)
-        logger.exception("drift repair failed", extra={"stream": stream})
-        return
-    threshold = auto_threshold(rt, tenant_id)
-    by_event: dict[uuid.UUID, list[drift_repair.Repair]] = {}
-    for repair in found:
-        by_event.setdefault(repair.event_id, []).append(repair)
-    published = []
-    for event_id, proposed in by_event.items():
-        confident = all(r.confidence >= threshold for r in proposed)
-        with rt.db.tenant(tenant_id) as session:
-            row = _event(session, tenant_id, str(event_id))
-            row.repair = {"status": "proposed", "keyed_by_content": keyed_by_content,
-                          "repairs": [r.as_json() for r in proposed]}
-            row.confidence = min(r.confidence for r in proposed)
-            if not (confident and policy == "propagate"):
-                source = str(row.details.get("after")) if row.kind == "field_renamed" else row.field
-                for r in proposed:
-                    drift_repair.queue_for_review(session, tenant_id, connection_id, stream, r, source)
-        if confident and policy == "propagate":
-            published += _publish_repair(rt, tenant_id, str(event_id), actor=drift_repair.AGENT, status="repaired")
+    """Repair what can be repaired (``services.drift_publish``) and backfill what was published,
+    unless the stream is still held (then its release applies it)."""
+    published = drift_publish.settle(rt, tenant_id, connection_id, stream, run_id, event_ids,
+                                     auto=policy == "propagate", threshold=auto_threshold(rt, tenant_id),
+                                     keyed_by_content=keyed_by_content)
     with rt.db.tenant(tenant_id) as session:
         held = _held(session, tenant_id, connection_id, stream)
     if not held:
         for version_id in published:
             apply_and_resolve(rt, tenant_id, version_id, trigger="publish")
-
-
-def _publish_repair(rt: Runtime, tenant_id: uuid.UUID, event_id: str, *, actor: str,
-                    status: str) -> list[uuid.UUID]:
-    """Publish the repair kept on an event (each mapping's current fields, changed the same way)
-    as new mapping versions without applying them; close the event as ``status``. Returns the
-    versions published."""
-    with rt.db.tenant(tenant_id) as session:
-        row = _event(session, tenant_id, event_id)
-        info, repair = _info(row), dict(row.repair or {})
-        name = session.scalar(select(Connection.name).where(Connection.tenant_id == tenant_id,
-                                                            Connection.id == row.connection_id))
-    versions: list[uuid.UUID] = []
-    rekeyed = 0
-    for item in repair.get("repairs", []):
-        current = mappings.get_version(rt, tenant_id, name, info.stream, item["entity"])
-        fields = next((f for action, f in repair_fields.candidates(
-            current.fields, info.kind, info.rule, info.field, info.details.get("after"),
-            info.details.get("samples") or ()) if action == item["action"]), None)
-        if fields is None:
-            continue
-        if info.kind == "field_renamed" and repair.get("keyed_by_content"):
-            rekeyed += _rekey(rt, tenant_id, info, item["entity"])
-        result = mappings.publish_fields(rt, tenant_id, name, info.stream, item["entity"], fields, actor=actor,
-                                         apply=False)
-        versions.append(result.version.id)
-        item["version"] = result.version.version
-    with rt.db.tenant(tenant_id) as session:
-        row = _event(session, tenant_id, event_id)
-        row.repair = {**repair, "status": "published", "rekeyed": rekeyed}
-        row.status = status
-        row.resolved_at = func.now()
-        if row.kind in VALUE:
-            history.rebaseline(session, tenant_id, row.to_snapshot_id, row.field, row.details.get("after_stats"))
-        session.execute(MappingProposal.__table__.update().where(
-            MappingProposal.tenant_id == tenant_id, MappingProposal.status == "open",
-            MappingProposal.evidence["drift_event_id"].astext == event_id).values(status="accepted"))
-        audit.record(session, tenant_id, actor=actor, action="drift.repaired", target_type="drift_event",
-                     target_id=row.id, before={"status": "open"}, after={"status": status, "repair": row.repair})
-    pubsub.publish(rt, tenant_id, "drift.repaired", {"connection_id": str(info.connection_id), "stream": info.stream,
-                                                     "event_id": event_id, "kind": info.kind, "field": info.field,
-                                                     "versions": [str(v) for v in versions]})
-    return versions
-
-
-def _rekey(rt: Runtime, tenant_id: uuid.UUID, info: EventInfo, entity: str) -> int:
-    """Move a content-keyed stream's canonical records to their keys under the new field name."""
-    run_id = uuid.UUID(info.details["run_id"])
-    with rt.db.tenant(tenant_id) as session:
-        sample = drift_repair.run_sample(session, tenant_id, info.connection_id, info.stream, run_id, limit=None)
-        pairs, _ = drift_repair.rekey_pairs(session, tenant_id, entity, info.connection_id, info.stream, sample,
-                                            info.field, str(info.details.get("after")))
-        return drift_repair.rekey(session, tenant_id, entity, info.connection_id, info.stream, pairs)
 
 
 def _payload(info: EventInfo) -> dict[str, Any]:
@@ -408,7 +331,7 @@ def resolve_event(rt: Runtime, tenant_id: uuid.UUID, event_id: str, decision: st
                          target_id=row.id, before={"status": "open"}, after={"status": decision})
         connection_id, stream = row.connection_id, row.stream
     if has_repair:
-        _publish_repair(rt, tenant_id, event_id, actor=actor, status="accepted")
+        drift_publish.publish_repair(rt, tenant_id, event_id, actor=actor, status="accepted")
     with rt.db.tenant(tenant_id) as session:
         released = was_held and not _held(session, tenant_id, connection_id, stream)
         info = _info(_event(session, tenant_id, event_id))
