@@ -237,3 +237,14 @@ def test_under_ignore_values_that_no_longer_read_right_are_quarantined_not_writt
     with rt.db.tenant(mapped.tenant_id) as session:
         reasons = list(session.scalars(select(Quarantine.reason).where(Quarantine.status == "open")))
     assert len(reasons) == 41 and "updated_at: cannot read epoch s from the LastActivity value" in reasons[0]
+
+
+def test_approving_a_queued_repair_publishes_it_through_its_drift_event(rt, mapped):
+    drift.set_policy(rt, mapped.tenant_id, mapped.name, "hold", actor="test")
+    mapped.sync(SCENARIOS["date_format"][0](base_rows(41)))
+    queued = review.list_queue(rt, mapped.tenant_id, connection=mapped.name)
+    assert [q.source_field for q in queued] == ["CreatedDate"]
+    review.review(rt, mapped.tenant_id, queued[0].id, "approve", actor="test")
+    assert only(mapped).status == "accepted"
+    assert current(mapped)["created_at"]["transform"] == [{"op": "parse_date", "format": "%d/%m/%Y"}]
+    assert canonical(mapped) == expected(base_rows(41))

@@ -208,7 +208,9 @@ def accepted_fields(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
             .join(Review, Review.proposal_id == MappingProposal.id)
             .join(latest, (latest.c.proposal_id == Review.proposal_id) & (latest.c.at == Review.created_at))
             .where(MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
-                   MappingProposal.stream == stream, MappingProposal.status == "accepted")
+                   MappingProposal.stream == stream, MappingProposal.status == "accepted",
+                   # a drift repair is published whole from its drift event, never field by field here
+                   MappingProposal.evidence["drift_event_id"].astext.is_(None))
             .order_by(MappingProposal.source_field, Review.canonical_field))
     out: dict[str, list[FieldMapping]] = {}
     for source, entity, target, transform in session.execute(rows):
