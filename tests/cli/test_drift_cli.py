@@ -27,6 +27,8 @@ def test_list_show_policy_hold_and_reject(rt, make_tenant, database_url, redis_u
     stream.sync([{k: v for k, v in r.items() if k != "Industry"} for r in base_rows()])
     listed = run("drift", "list", "--connection", "crm-files")
     assert "held" in listed and "field_removed" in listed and "breaking" in listed
+    assert '"held_streams": [\n    "accounts"' in run("connection", "show", "crm-files")
+    assert "held: stream accounts of connection crm-files" in run("sync", "status", "crm-files")
     event_id = stream.events()[0].id
     shown = run("drift", "show", str(event_id))
     assert '"kind": "field_removed"' in shown and '"rule": "mapped_field_removed"' in shown
@@ -34,3 +36,7 @@ def test_list_show_policy_hold_and_reject(rt, make_tenant, database_url, redis_u
     assert "held" not in run("drift", "list")
     assert "field_removed" in run("drift", "mute", "crm-files", "accounts", "field_removed")
     run("drift", "policy", "crm-files", "sometimes", code=1)
+    assert "stream accounts of crm-files: ignore" in run("drift", "policy", "crm-files", "ignore", "--stream", "accounts")
+    assert "stream accounts: ignore" in run("drift", "policy", "crm-files")
+    run("drift", "policy", "crm-files", "--stream", "accounts", "--inherit")
+    assert "stream accounts" not in run("drift", "policy", "crm-files")

@@ -208,8 +208,9 @@ def test_value_drift_is_checked_on_mapped_fields_only(rt, stream):
     stream.sync(_edit(base_rows(), Industry=lambda r, i: "Mining" if i == 5 else r["Industry"],
                       AnnualRevenue=lambda r, i: str(int(r["AnnualRevenue"]) * 100)))
     assert stream.kinds() == {("unit_scale", "AnnualRevenue", "breaking")}
-    # propagate (the default) holds a value change that still parses: no cents read as dollars
-    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == {"accounts"}
+    # propagate (the default) repairs a value change that still parses: no cents read as dollars
+    assert stream.events()[0].status == "repaired"
+    assert drift.held_streams(rt, stream.tenant_id, stream.events()[0].connection_id) == set()
     assert _canonical(stream)["001000000001"]["annual_revenue"] == 1037
 
 
@@ -291,12 +292,17 @@ def test_the_field_list_recipe_keeps_its_own_history_and_may_return_to_a_schema(
     assert profile_stream(rt, stream.tenant_id, stream.name, "accounts").created is False
 
 
-def test_a_rename_on_a_stream_keyed_by_content_is_still_one_rename(rt, make_tenant, tmp_path):
-    tenant = make_tenant("drift")
+def content_keyed_stream(rt, tenant) -> Stream:
+    """A files connection over a CSV without a primary key (records keyed by content), synced once."""
     path = tenant_files(rt, tenant) / "accounts.csv"
     connections.create_connection(rt, tenant.id, provider="files", name="crm-files",
                                   config={"path": str(path), "format": "csv", "stream": "accounts"}, actor="test")
     s = Stream(rt, tenant.id, path, "crm-files")
     s.sync(base_rows())
+    return s
+
+
+def test_a_rename_on_a_stream_keyed_by_content_is_still_one_rename(rt, make_tenant, tmp_path):
+    s = content_keyed_stream(rt, make_tenant("drift"))
     s.sync([{("IndustryName" if k == "Industry" else k): v for k, v in r.items()} for r in base_rows()])
     assert s.kinds() == {("field_renamed", "Industry", "breaking")}

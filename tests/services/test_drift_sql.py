@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from autonomos.engines.postgres import drop_database
 from autonomos.runtime import Runtime
-from autonomos.services import connections, drift
+from autonomos.services import connections, drift, mappings
 from autonomos.services.sync import get_run, start_sync
 from autonomos.services.worker import run_worker
 from tests.conftest import fresh_database
@@ -68,18 +68,39 @@ def test_a_renamed_and_a_retyped_column_on_a_sql_source(source_rt, make_tenant, 
                                   config={"url": bare.render_as_string(hide_password=False)},
                                   credentials={"password": parsed.password}, actor="test")
     _sync(rt, tenant.id)
+    mappings.publish_fields(rt, tenant.id, "billing-db", "accounts", "account",
+                            [{"source_field": "id", "canonical_field": "id"},
+                             {"source_field": "industry", "canonical_field": "industry"},
+                             {"source_field": "revenue", "canonical_field": "annual_revenue"}], actor="test")
+    expected = {f"a{i}": {"id": f"a{i}", "industry": ["Tech", "Retail", "Energy"][i % 3],
+                          "annual_revenue": 1000 + 37 * i} for i in range(1, 31)}
+    assert _canonical(rt, tenant.id) == expected
     _sync(rt, tenant.id)  # nothing changed
     assert drift.list_events(rt, tenant.id) == []
 
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE accounts RENAME COLUMN industry TO industry_name"))
     _sync(rt, tenant.id)
-    assert [(e.stream, e.kind, e.field, e.severity, e.details["after"]) for e in drift.list_events(rt, tenant.id)] == [
-        ("accounts", "field_renamed", "industry", "breaking", "industry_name")]
+    assert [(e.stream, e.kind, e.field, e.severity, e.details["after"], e.status)
+            for e in drift.list_events(rt, tenant.id)] == [
+        ("accounts", "field_renamed", "industry", "breaking", "industry_name", "repaired")]
+    assert _canonical(rt, tenant.id) == expected  # re-pointed automatically, nothing lost or blanked
 
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE accounts ALTER COLUMN revenue TYPE text USING 'USD ' || revenue"))
     _sync(rt, tenant.id)
-    newest = drift.list_events(rt, tenant.id, status="open")[0]
+    newest = drift.list_events(rt, tenant.id)[0]
     assert (newest.kind, newest.field, newest.severity, newest.details["before"], newest.details["after"]) == (
         "type_changed", "revenue", "breaking", "integer", "string")
+    # 'USD 1037' read as its last word reproduces every earlier value: repaired, values unchanged
+    assert newest.status == "repaired" and _canonical(rt, tenant.id) == expected
+
+
+def _canonical(rt, tenant_id) -> dict[str, dict]:
+    from sqlalchemy import select
+
+    from autonomos.store.tables import CanonicalRecord
+
+    with rt.db.tenant(tenant_id) as session:
+        return {r.record_key: {k: r.data.get(k) for k in ("id", "industry", "annual_revenue")}
+                for r in session.scalars(select(CanonicalRecord)) if not r.is_deleted}

@@ -45,8 +45,12 @@ def list_(tenant: str = TENANT) -> None:
 def show(name: str, tenant: str = TENANT) -> None:
     """Show a connection's config (credentials are only reported as set or not)."""
     with runtime() as rt:
-        info = service.get_connection(rt, resolve_tenant(rt, tenant), name)
-        console.print_json(json.dumps({**info.__dict__, "credentials": "set" if info.has_credentials else None}))
+        tenant_id = resolve_tenant(rt, tenant)
+        info = service.get_connection(rt, tenant_id, name)
+        console.print_json(json.dumps({**info.__dict__, "credentials": "set" if info.has_credentials else None,
+                                       "stream_drift_policies": drift_service.stream_policies(rt, tenant_id, name),
+                                       "held_streams": drift_service.held_everywhere(rt, tenant_id, name).get(
+                                           info.name, [])}, default=str))
 
 
 @connection_app.command("test")

@@ -24,13 +24,18 @@ def list_(tenant: str = TENANT, connection: str = typer.Option(None, "--connecti
     with runtime() as rt:
         tenant_id = resolve_tenant(rt, tenant)
         events = service.list_events(rt, tenant_id, connection=connection, stream=stream, status=status, limit=limit)
-        for connection_id in sorted({e.connection_id for e in events}, key=str):
-            for held in sorted(service.held_streams(rt, tenant_id, connection_id)):
-                console.print(f"[yellow]held[/yellow]: stream {held} of connection {connection_id} "
-                              "is not applied until its breaking drift is accepted or rejected")
+        print_held(rt, tenant_id, connection)
         console.print(table("drift events", ["id", "stream", "kind", "field", "severity", "before", "after", "status"],
                             [[str(e.id), e.stream, e.kind, e.field, e.severity, _short(e.details.get("before")),
                               _short(e.details.get("after")), e.status] for e in events]))
+
+
+def print_held(rt, tenant_id, connection: str | None = None) -> None:
+    """One line per held stream: what a person must decide before it is applied again."""
+    for name, streams in service.held_everywhere(rt, tenant_id, connection).items():
+        for held in streams:
+            console.print(f"[yellow]held[/yellow]: stream {held} of connection {name} is not applied until its "
+                          "breaking drift is accepted or rejected (aos drift list --status open)")
 
 
 def _short(value: object) -> str:
@@ -48,7 +53,7 @@ def show(event_id: str, tenant: str = TENANT) -> None:
                                        "stream": info.stream, "kind": info.kind, "field": info.field,
                                        "severity": info.severity, "rule": info.rule, "status": info.status,
                                        "confidence": info.confidence, "detected_at": str(info.detected_at),
-                                       **details}, default=str))
+                                       **details, "repair": info.repair}, default=str))
 
 
 def _decide(event_id: str, tenant: str, decision: str) -> None:
@@ -81,12 +86,17 @@ def mute(connection: str, stream: str, kind: str, tenant: str = TENANT,
 
 @drift_app.command("policy")
 def policy(connection: str, value: str = typer.Argument(None, help="propagate, hold or ignore; omit to show."),
-           tenant: str = TENANT) -> None:
-    """Show or set a connection's drift policy."""
+           tenant: str = TENANT,
+           stream: str = typer.Option(None, "--stream", "-s", help="Set one stream's own policy."),
+           inherit: bool = typer.Option(False, "--inherit", help="With --stream: follow the connection again.")) -> None:
+    """Show or set a connection's drift policy, or one stream's own."""
     with runtime() as rt:
         tenant_id = resolve_tenant(rt, tenant)
-        if value is None:
+        if value is None and not inherit:
             console.print(service.get_policy(rt, tenant_id, connection))
+            for name, own in sorted(service.stream_policies(rt, tenant_id, connection).items()):
+                console.print(f"  stream {name}: {own}")
         else:
-            value = service.set_policy(rt, tenant_id, connection, value, actor=actor())
-            console.print(f"drift policy of {connection}: {value}")
+            service.set_policy(rt, tenant_id, connection, None if inherit else value, actor=actor(), stream=stream)
+            where = f"stream {stream} of {connection}" if stream else connection
+            console.print(f"drift policy of {where}: {'the connection' + chr(39) + 's' if inherit else value}")

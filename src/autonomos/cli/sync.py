@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
 from autonomos.cli.common import TENANT_OPTION_HELP, actor, console, json_argument, resolve_tenant, runtime, table
+from autonomos.cli.drift import print_held
 from autonomos.services import quarantine as quarantine_service
 from autonomos.services import sync as sync_service
 
@@ -95,13 +96,15 @@ def _attempts(run) -> str:
 def status(connection: str = typer.Argument(None), tenant: str = TENANT) -> None:
     """Recent runs (of one connection, or all)."""
     with runtime() as rt:
-        rows = sync_service.list_runs(rt, resolve_tenant(rt, tenant), connection)
+        tenant_id = resolve_tenant(rt, tenant)
+        rows = sync_service.list_runs(rt, tenant_id, connection)
         console.print(table("sync runs", ["run", "status", "mode", "attempts", "read", "new", "quarantined", "created",
                                           "last error"],
                             [[r.id, r.status, r.mode, _attempts(r), r.counts.get("read", 0), r.counts.get("inserted", 0),
                               r.counts.get("quarantined", 0), r.created_at.isoformat(timespec="seconds"),
                               _error(r.error) if r.error else "-"]
                              for r in rows]))
+        print_held(rt, tenant_id, connection)
 
 
 @sync_app.command("cancel")

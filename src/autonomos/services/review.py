@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from autonomos.dcl.mappings import review as queue
-from autonomos.services import audit, matching
+from autonomos.services import audit, drift, matching
 from autonomos.services.ontology import ontology_version
 from autonomos.services.profiling import profile_stream
 from autonomos.notifications import notify
@@ -135,7 +135,13 @@ def review(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, action: st
                      target_id=row.id, before=before,
                      after={"status": row.status, "source_field": row.source_field, **_decision(rows),
                             "comment": comment})
-        return _info(row, _reviews(session, tenant_id, row.id))
+        info = _info(row, _reviews(session, tenant_id, row.id))
+    event_id = (info.evidence or {}).get("drift_event_id")
+    if event_id and action in ("approve", "reject"):  # a drift repair: deciding it decides its drift event
+        if drift.get_event(rt, tenant_id, event_id).status == "open":
+            drift.resolve_event(rt, tenant_id, event_id, "accepted" if action == "approve" else "rejected",
+                                actor=actor)
+    return info
 
 
 def split(rt: Runtime, tenant_id: uuid.UUID, proposal_id: uuid.UUID, fields: Sequence[str], separator: str, *,

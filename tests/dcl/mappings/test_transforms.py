@@ -56,6 +56,9 @@ def test_epoch_seconds_and_millis():
     assert one({"op": "epoch", "unit": "ms"}, "1700000000123", "datetime") == ("2023-11-14T22:13:20.123000Z", None)
     assert one({"op": "epoch", "unit": "ms"}, "1700000000123", "date") == ("2023-11-14", None)
     assert one({"op": "epoch", "unit": "ms"}, "soon", "datetime")[1] == "y: cannot read epoch ms from the x value 'soon'"
+    # milliseconds read as seconds would be a date in the year 55840: the record fails instead
+    assert one({"op": "epoch", "unit": "s"}, "1700000000000", "datetime")[1] == (
+        "y: cannot read epoch s from the x value '1700000000000'")
 
 
 def test_unit_scaling_cents_to_amount():

@@ -122,8 +122,7 @@ def _value_drift(name: str, bp: dict[str, Any], ap: dict[str, Any]) -> list[Find
     elif bp["styles"].get("decimal_comma", 0) < 0.1 and ap["styles"].get("decimal_comma", 0) >= 0.5:
         findings.append(Finding("format_changed", name, BREAKING, "decimal_comma", "decimal_point", "decimal_comma",
                                 _samples(ap)))
-    elif bp.get("median") and ap.get("median") and bp["type"] in ("integer", "number") \
-            and ap["type"] in ("integer", "number"):
+    elif bp.get("median") and ap.get("median") and _numeric(bp) and _numeric(ap):
         ratio = ap["median"] / bp["median"]
         for scale in (100, 1000):
             if scale / 2 <= ratio <= scale * 2:
@@ -140,6 +139,11 @@ def _value_drift(name: str, bp: dict[str, Any], ap: dict[str, Any]) -> list[Find
         findings.append(Finding("null_share_jump", name, DEGRADING, f"null_share_up_{int(NULL_JUMP * 100)}pts",
                                 bp["null_share"], ap["null_share"], _samples(ap)))
     return findings
+
+
+def _numeric(profile: dict[str, Any]) -> bool:
+    """Numbers, or text that nearly always is one (a money column with the odd 'n/a')."""
+    return profile["type"] in ("integer", "number") or profile["styles"].get("number_text", 0) >= 0.9
 
 
 def _picklist(profile: dict[str, Any]) -> bool:

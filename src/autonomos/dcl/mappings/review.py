@@ -68,7 +68,7 @@ def store_proposals(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
                     proposals: Sequence[FieldProposal], *, agent_run_id: uuid.UUID, profile: dict[str, Any],
                     types: dict[tuple[str, str], str],
                     recalled: dict[tuple[str, str], Sequence[Recollection]] | None = None,
-                    memory: str = "off") -> tuple[int, int]:
+                    memory: str = "off", supersede: bool = True) -> tuple[int, int]:
     """Store new proposals for undecided fields; (stored, skipped because already decided).
 
     ``recalled`` holds, per (table, field), the tenant's examples the matcher was shown: they
@@ -79,9 +79,10 @@ def store_proposals(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
     decided = set(session.scalars(select(MappingProposal.source_field).where(
         MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
         MappingProposal.stream == stream, MappingProposal.status.in_(("accepted", "rejected")))))
-    session.execute(update(MappingProposal).where(
-        MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
-        MappingProposal.stream == stream, MappingProposal.status == "open").values(status="superseded"))
+    if supersede:  # a whole stream matched again replaces its open proposals; a few new fields add to them
+        session.execute(update(MappingProposal).where(
+            MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
+            MappingProposal.stream == stream, MappingProposal.status == "open").values(status="superseded"))
     profiles = {f["path"]: {k: f.get(k) for k in PROFILE_KEYS} for f in profile.get("fields", [])}
     twins = confusable_twins([*profiles, *(p.source_field for p in proposals)])
     stored = 0
@@ -207,7 +208,9 @@ def accepted_fields(session: Session, tenant_id: uuid.UUID, connection: uuid.UUI
             .join(Review, Review.proposal_id == MappingProposal.id)
             .join(latest, (latest.c.proposal_id == Review.proposal_id) & (latest.c.at == Review.created_at))
             .where(MappingProposal.tenant_id == tenant_id, MappingProposal.connection_id == connection,
-                   MappingProposal.stream == stream, MappingProposal.status == "accepted")
+                   MappingProposal.stream == stream, MappingProposal.status == "accepted",
+                   # a drift repair is published whole from its drift event, never field by field here
+                   MappingProposal.evidence["drift_event_id"].astext.is_(None))
             .order_by(MappingProposal.source_field, Review.canonical_field))
     out: dict[str, list[FieldMapping]] = {}
     for source, entity, target, transform in session.execute(rows):

@@ -24,6 +24,8 @@ Kind = str  # text | integer | number | boolean | date | timestamp
 
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 ISO_MICROS = "%Y-%m-%dT%H:%M:%S.%fZ"
+EPOCH_LIMIT = 100_000_000_000
+"""Epoch seconds at or past this (year 5138) are taken for a value in a finer unit, not a date."""
 
 
 def quote(value: str) -> str:
@@ -136,7 +138,10 @@ def _step(out: Compiled, target: str, source: str, expr: str, kind: Kind, step: 
             return (f"CAST({value} AS TIMESTAMPTZ)" if fmt else value), "timestamp"
         if op == "epoch":
             divisor = {"s": 1, "ms": 1000}[step.get("unit", "s")]
-            number = f"TRY_CAST({_text(expr, kind)} AS DOUBLE)"
+            read = f"TRY_CAST({_text(expr, kind)} AS DOUBLE)"
+            # Past year 5138 in the unit: milliseconds read as seconds (or micros as millis) fail
+            # the record instead of becoming a date tens of thousands of years away.
+            number = f"(CASE WHEN abs({read}) < {EPOCH_LIMIT * divisor:.0f} THEN {read} END)"
             value = f"to_timestamp({number} / {divisor})"
             _fallible(out, target, source, _text(expr, kind), number, f"read epoch {step.get('unit', 's')} from the")
             return value, "timestamp"
