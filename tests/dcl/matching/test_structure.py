@@ -110,3 +110,18 @@ def test_calibration_is_monotone_and_its_lower_bound_is_cautious() -> None:
     shipped_estimates = [shipped.estimate(s) for s in scores]
     assert shipped_estimates == sorted(shipped_estimates)
     assert wilson_lower(5, 5) < wilson_lower(50, 50) < 1.0  # few fields never look certain
+
+
+def test_an_undescribed_variant_borrows_its_closest_siblings_description() -> None:
+    target = _schema(("trip", "", [
+        ("trip_id", "integer", "a unique identifier of the trip"),
+        ("trip_name", "string", ""),
+        ("start_date", "date", "the day the trip began"),
+        ("start_datetime", "datetime", ""),
+        ("start_category_code", "string", "how the start was classified"),
+        ("fare", "number", ""),
+    ]))
+    described = {f.name: f.description for f in target_fields(target)}
+    assert described["start_datetime"] == "the day the trip began"
+    assert described["trip_name"] == ""  # a bare id sibling lends nothing
+    assert described["fare"] == ""

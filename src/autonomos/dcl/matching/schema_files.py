@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from autonomos.dcl.matching.exceptions import SchemaFormatError
+from autonomos.dcl.matching.names import split_identifier
 from autonomos.dcl.matching.typing import FIELD_TYPES, SourceField, TargetField
 
 
@@ -60,17 +61,50 @@ def source_fields(schema: dict[str, Any]) -> list[SourceField]:
 
 
 def target_fields(schema: dict[str, Any]) -> list[TargetField]:
-    """All fields of the canonical target schema, in file order."""
+    """All fields of the canonical target schema, in file order, undescribed ones with a sibling's description."""
+    fields = source_fields(schema)
     return [
         TargetField(
             table=field.table,
             name=field.name,
             type=field.type,
-            description=field.description,
+            description=field.description or _sibling_description(field, fields),
             table_description=field.table_description,
         )
-        for field in source_fields(schema)
+        for field in fields
     ]
+
+
+SIBLING_REST = 2
+
+
+def _sibling_description(field: SourceField, fields: list[SourceField]) -> str:
+    """The description of the described field of the same table whose name differs only in its last words.
+
+    Ontologies often describe one of a family ("start_date") and leave its variants ("start_datetime",
+    "start_text") bare; the variant means the same thing in another form. A sibling that is a bare id
+    ("person_id" for "person_name") says nothing about the variant, so it lends nothing.
+    """
+    words = split_identifier(field.name)
+    best: tuple[int, int, str] = (0, 0, "")
+    for other in fields:
+        if other.table != field.table or not other.description or other.name == field.name:
+            continue
+        theirs = split_identifier(other.name)
+        shared = 0
+        while shared < min(len(words), len(theirs)) and words[shared] == theirs[shared]:
+            shared += 1
+        rest, their_rest = len(words) - shared, len(theirs) - shared
+        if shared == 0 or rest > SIBLING_REST or their_rest > SIBLING_REST or their_rest == 0 or rest == 0:
+            continue
+        if their_rest == 1 and theirs[-1] in BARE_ID_WORDS:
+            continue
+        if (shared, -rest - their_rest) > best[:2]:
+            best = (shared, -rest - their_rest, other.description)
+    return best[2]
+
+
+BARE_ID_WORDS = frozenset({"id", "key", "uuid", "guid", "pk", "ref"})
 
 
 def system_name(schema: dict[str, Any]) -> str:

@@ -26,6 +26,9 @@ class TableContextWeights:
     soft: float = 0.3
     """Weight of how well the table's fields fit each entity on average (all fields, not only strong ones)."""
     soft_margin: float = 0.1
+    field_share: float = 0.35
+    """Strong field evidence counts in full only once it covers this share of the table's fields:
+    one strong look-alike (a code column) in a table of many says little about the whole table."""
 
 
 def assign_entities(
@@ -57,7 +60,8 @@ def assign_entities(
             if block.size:
                 best = block.max(axis=1)
                 evidence[t_index] = float(np.sum(best[best >= STRONG_FIELD_MATCH]))
-        relative = evidence / evidence.max() if evidence.max() > 0 else evidence
+        scale = max(float(evidence.max()), weights.field_share * STRONG_FIELD_MATCH * len(rows))
+        relative = evidence / scale if scale > 0 else evidence
         soft = np.array([rows[:, target_table_of_field == t].max(axis=1).mean() if rows.size else 0.0
                          for t in range(len(target_tables))], dtype=np.float32)
         soft = np.clip(1.0 - (soft.max() - soft) / weights.soft_margin, 0.0, 1.0) if soft.max() > 0 else soft
