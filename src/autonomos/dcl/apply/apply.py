@@ -257,9 +257,9 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
             return
         ids, versions, keys, payloads, deleted, unknown = zip(*rows)
         batch_id = uuid.uuid4()
-        copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
+        copy_text, failed = transformer.run(ids, versions, keys, payloads, deleted, unknown)
         yield ReadBatch(batch_id, copy_text, failed, len(rows), frozenset(keys),
-                        ids[-1] if incremental else keys[-1])
+                        ids[-1] if incremental else keys[-1], None if incremental else (keys[0], keys[-1]))
         if len(rows) < batch_size:
             return
         after = ids[-1] if incremental else keys[-1]
