@@ -251,8 +251,9 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
             raw = session.connection().connection.driver_connection
             params = {"tenant": t.tenant_id, "connection": t.connection_id, "stream": t.stream, "after": after,
                       "high": high, "limit": batch_size, "mapped": list(t.mapped_keys)}
-            if not incremental:
+            if not incremental:  # the range join of the backfill, on indexes only
                 raw.execute("SET LOCAL enable_nestloop = off")
+                raw.execute("SET LOCAL enable_seqscan = off")
             rows = raw.execute(_INCREMENTAL if incremental else _BACKFILL, params).fetchall()
         if not rows:
             return

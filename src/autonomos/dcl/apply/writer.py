@@ -311,11 +311,13 @@ def write_batch(session: Session, target: Target, batch: ReadBatch, seqs: str) -
     session.execute(text("SET LOCAL enable_nestloop = off"))
     if batch.key_range is None:
         statement = _WRITE_PROBED
-    else:
+    else:  # the ranges are index scans, never a scan of a whole shared table
         statement = _WRITE_RANGED
         params["first"], params["last"] = batch.key_range
+        session.execute(text("SET LOCAL enable_seqscan = off"))
     events, records, logged, deleted = session.execute(statement, params).one()
     session.execute(text("SET LOCAL enable_nestloop = on"))
+    session.execute(text("SET LOCAL enable_seqscan = on"))
     if failed:
         session.execute(_QUARANTINE, {**params, "number": str(target.version)})
     if read > failed:
