@@ -58,27 +58,26 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH = 20_000
 HEARTBEAT_INTERVAL_S = 5.0
 
-# Both reads probe one table per row through LATERAL / EXISTS (OFFSET 0 keeps the planner from
-# flattening them into a join). The backfill fetches each head's raw record by the id the head
-# names, with tenant, connection and stream bound too, so whichever index the planner picks
-# (the primary key, or (tenant, connection, stream, id)) is a one-row probe: a probe by
-# (stream, key, latest version) could be served by the id index with a filter, and with the
-# stale statistics of a fast-growing table the planner once chose that and scanned a whole
-# stream per record.
+# The backfill reads one range of heads in key order, then their raw records by (record key,
+# version) within the same key range: one range scan of the (tenant, connection, stream, record
+# key, version) index, hash-joined, instead of a probe per head (nested loops are turned off for it: with the stale statistics of a fast-growing table
+# the planner once chose a plan that scanned a whole stream per record).
 _BACKFILL = """
+    WITH h AS MATERIALIZED (
+        SELECT record_key, version FROM raw_record_heads
+        WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
+          AND record_key > %(after)s
+        ORDER BY record_key LIMIT %(limit)s)
     SELECT r.id, r.version, h.record_key, r.payload::text, r.is_deleted,
            (r.payload - CAST(%(mapped)s AS text[]))::text
-    FROM (SELECT record_key, raw_record_id FROM raw_record_heads
-          WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
-            AND record_key > %(after)s
-          ORDER BY record_key LIMIT %(limit)s) h
-    CROSS JOIN LATERAL (
-        SELECT id, version, payload, is_deleted FROM raw_records
-        WHERE tenant_id = %(tenant)s AND connection_id = %(connection)s AND stream = %(stream)s
-          AND id = h.raw_record_id OFFSET 0) r
+    FROM h JOIN raw_records r ON r.record_key = h.record_key AND r.version = h.version
+    WHERE r.tenant_id = %(tenant)s AND r.connection_id = %(connection)s AND r.stream = %(stream)s
+      AND r.record_key >= (SELECT min(record_key) FROM h) AND r.record_key <= (SELECT max(record_key) FROM h)
     ORDER BY h.record_key
 """
 
+# The incremental read probes each row's head through EXISTS (OFFSET 0 keeps the planner from
+# flattening it into a join).
 _INCREMENTAL = """
     SELECT r.id, r.version, r.record_key, r.payload::text, r.is_deleted,
            (r.payload - CAST(%(mapped)s AS text[]))::text
@@ -252,14 +251,17 @@ def _batches(db: Database, plan: _Plan, transformer: BatchTransformer, after: in
             raw = session.connection().connection.driver_connection
             params = {"tenant": t.tenant_id, "connection": t.connection_id, "stream": t.stream, "after": after,
                       "high": high, "limit": batch_size, "mapped": list(t.mapped_keys)}
+            if not incremental:  # the range join of the backfill, on indexes only
+                raw.execute("SET LOCAL enable_nestloop = off")
+                raw.execute("SET LOCAL enable_seqscan = off")
             rows = raw.execute(_INCREMENTAL if incremental else _BACKFILL, params).fetchall()
         if not rows:
             return
         ids, versions, keys, payloads, deleted, unknown = zip(*rows)
         batch_id = uuid.uuid4()
-        copy_text, failed = transformer.run(batch_id, ids, versions, keys, payloads, deleted, unknown)
+        copy_text, failed = transformer.run(ids, versions, keys, payloads, deleted, unknown)
         yield ReadBatch(batch_id, copy_text, failed, len(rows), frozenset(keys),
-                        ids[-1] if incremental else keys[-1])
+                        ids[-1] if incremental else keys[-1], None if incremental else (keys[0], keys[-1]))
         if len(rows) < batch_size:
             return
         after = ids[-1] if incremental else keys[-1]

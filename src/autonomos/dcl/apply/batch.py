@@ -48,7 +48,7 @@ def _copy_text(expr: str) -> str:
 
 
 class BatchTransformer:
-    """Compiled once per apply; ``run`` turns one batch into COPY text for ``apply_staging``."""
+    """Compiled once per apply; ``run`` turns one batch into COPY text for the apply's batch table."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, compiled: Compiled, *, tenant_id: uuid.UUID,
                  entity: str, connection_id: uuid.UUID, stream: str, mapping_version_id: uuid.UUID) -> None:
@@ -63,7 +63,7 @@ class BatchTransformer:
                 SELECT seq, raw_id, raw_version, record_key, is_deleted, unknown, {outputs},
                        {_uuid5_sql(record_name)} AS record_id, {_uuid5_sql(event_name)} AS event_id
                 FROM src)
-            SELECT string_agg(concat_ws(chr(9), $batch_id, CAST(seq AS VARCHAR), CAST(raw_id AS VARCHAR),
+            SELECT string_agg(concat_ws(chr(9), CAST(seq AS VARCHAR), CAST(raw_id AS VARCHAR),
                                         CAST(raw_version AS VARCHAR), {_copy_text('record_key')}, record_id, event_id,
                                         {_copy_text('CASE WHEN is_deleted THEN NULL ELSE CAST(data AS VARCHAR) END')},
                                         CASE WHEN is_deleted THEN 't' ELSE 'f' END,
@@ -73,7 +73,7 @@ class BatchTransformer:
                    count(*) FILTER (WHERE error IS NOT NULL AND NOT is_deleted)
             FROM out"""
 
-    def run(self, batch_id: uuid.UUID, raw_ids: Sequence[int], versions: Sequence[int], keys: Sequence[str],
+    def run(self, raw_ids: Sequence[int], versions: Sequence[int], keys: Sequence[str],
             payloads: Sequence[str], deleted: Sequence[bool], unknown: Sequence[str | None]) -> tuple[str, int]:
         """(COPY text of the batch, number of records that failed coercion). ``unknown`` is the
         JSON text of each payload's unmapped keys, passed through to the event."""
@@ -87,7 +87,7 @@ class BatchTransformer:
             "unknown": np.asarray(unknown, dtype=object),
         })
         try:
-            text, failed = self.conn.execute(self.sql, {"batch_id": str(batch_id)}).fetchall()[0]
+            text, failed = self.conn.execute(self.sql).fetchall()[0]
         finally:
             self.conn.unregister("batch")
         return text or "", int(failed or 0)

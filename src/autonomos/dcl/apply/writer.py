@@ -1,4 +1,4 @@
-"""The Postgres side of apply: COPY each micro-batch into ``apply_staging``, then one statement
+"""The Postgres side of apply: COPY each micro-batch into a temporary table, then one statement
 that writes its events, current records and change log together.
 
 ``write_batches`` writes a run's batches on up to ``writers`` connections at once
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -35,29 +35,51 @@ from autonomos.dcl.apply.exceptions import ApplyError
 from autonomos.ordered_writers import OrderedWriters, WaitTurn
 from autonomos.store.database import Database
 
-# Every lookup below is a LATERAL probe of a unique index with all its columns bound (OFFSET 0
-# keeps each one a per-row probe the planner cannot turn into a join: row estimates for a
-# transient staging table and for fast-growing tables are meaningless, and a misjudged join
-# here scans a whole table per row). Events are checked by their primary key through ON
-# CONFLICT, never by a planned probe: with a new tenant's stale statistics the planner once
-# chose the (tenant, entity, seq) index for ``id = ...`` and scanned the tenant's events per
-# row. The advisory lock makes the natural-key probe exact, so a new record is a plain INSERT
-# (ON CONFLICT's speculative insertion costs about a fifth of an insert) and only an existing
-# one goes through ON CONFLICT ... DO UPDATE.
-_WRITE = text(
-    """
-    WITH s AS MATERIALIZED (
-        SELECT st.seq, st.raw_record_id, st.record_key, st.record_id, st.event_id, st.is_deleted,
-               st.unknown_fields, CASE WHEN st.is_deleted THEN NULL ELSE jsonb_strip_nulls(st.data::jsonb) END AS data,
-               c.id AS existing_id, c.data AS before, c.is_deleted AS was_deleted
-        FROM apply_staging st
+_STAGE = text(
+    "CREATE TEMP TABLE apply_batch (seq integer NOT NULL, raw_record_id bigint NOT NULL, raw_version integer NOT NULL,"
+    " record_key text NOT NULL, record_id uuid NOT NULL, event_id uuid NOT NULL, data text, is_deleted boolean NOT NULL,"
+    " error text, unknown_fields text) ON COMMIT DROP"
+)
+"""The batch's rows, COPYed in: private to the transaction and dropped with it (no index to
+maintain, no rows to delete, no dead rows left for VACUUM)."""
+
+# The heads and current records of a batch's rows. An incremental batch holds any keys: each is
+# a LATERAL probe of a unique index with all its columns bound (OFFSET 0 keeps it a per-row
+# probe the planner cannot turn into a join: row estimates for fast-growing tables are
+# meaningless, and a misjudged join here scans a whole table per row). A backfill batch holds
+# every head of one key range, read in key order: both are one index range scan over
+# [first, last], hash-joined, at a fraction of a probe's cost per row.
+_PROBES = """
         CROSS JOIN LATERAL (SELECT version FROM raw_record_heads
                             WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
                               AND record_key = st.record_key OFFSET 0) h
         LEFT JOIN LATERAL (SELECT id, data, is_deleted FROM canonical_records
                            WHERE tenant_id = :tenant AND entity = :entity AND connection_id = :connection
                              AND stream = :stream AND record_key = st.record_key OFFSET 0) c ON true
-        WHERE st.batch_id = :batch AND st.error IS NULL AND h.version = st.raw_version
+"""
+_RANGES = """
+        JOIN (SELECT record_key, version FROM raw_record_heads
+              WHERE tenant_id = :tenant AND connection_id = :connection AND stream = :stream
+                AND record_key >= :first AND record_key <= :last) h ON h.record_key = st.record_key
+        LEFT JOIN (SELECT record_key, id, data, is_deleted FROM canonical_records
+                   WHERE tenant_id = :tenant AND entity = :entity AND connection_id = :connection
+                     AND stream = :stream AND record_key >= :first AND record_key <= :last) c
+          ON c.record_key = st.record_key
+"""
+
+# Events are checked by their primary key through ON CONFLICT, never by a planned probe: with a
+# new tenant's stale statistics the planner once chose the (tenant, entity, seq) index for
+# ``id = ...`` and scanned the tenant's events per row. The advisory lock makes the natural-key
+# lookup exact, so a new record is a plain INSERT (ON CONFLICT's speculative insertion costs
+# about a fifth of an insert) and only an existing one goes through ON CONFLICT ... DO UPDATE.
+_WRITE = """
+    WITH s AS MATERIALIZED (
+        SELECT st.seq, st.raw_record_id, st.record_key, st.record_id, st.event_id, st.is_deleted,
+               st.unknown_fields, CASE WHEN st.is_deleted THEN NULL ELSE jsonb_strip_nulls(st.data::jsonb) END AS data,
+               c.id AS existing_id, c.data AS before, c.is_deleted AS was_deleted
+        FROM apply_batch st
+        {lookups}
+        WHERE st.error IS NULL AND h.version = st.raw_version
     ), candidates AS MATERIALIZED (
         SELECT s.*, coalesce(existing_id, record_id) AS rid,
                CASE WHEN existing_id IS NULL OR was_deleted THEN NULL ELSE before END AS old
@@ -68,7 +90,7 @@ _WRITE = text(
         INSERT INTO canonical_events
             (id, seq, tenant_id, entity, record_id, op, data, unknown_fields, source_system, connection_id, stream,
              record_key, raw_record_id, schema_fingerprint, mapping_version_id, trace_id)
-        SELECT event_id, (CAST(:seqs AS bigint[]))[seq + 1], :tenant, :entity, rid,
+        SELECT event_id, (SELECT CAST(:seqs AS bigint[]))[seq + 1], :tenant, :entity, rid,
                CASE WHEN is_deleted THEN 'delete' ELSE 'upsert' END,
                coalesce(data, '{}'::jsonb),
                CASE WHEN is_deleted THEN '{}'::jsonb ELSE coalesce(unknown_fields::jsonb, '{}'::jsonb) END,
@@ -111,19 +133,19 @@ _WRITE = text(
         ORDER BY seq
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM apply_staging WHERE batch_id = :batch AND error IS NULL),
-           (SELECT count(*) FROM changed), (SELECT count(*) FROM created) + (SELECT count(*) FROM updated),
+    SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM created) + (SELECT count(*) FROM updated),
            (SELECT count(*) FROM log), (SELECT count(*) FROM changed WHERE is_deleted)
-    """
-)
+"""
+_WRITE_PROBED = text(_WRITE.replace("{lookups}", _PROBES))
+_WRITE_RANGED = text(_WRITE.replace("{lookups}", _RANGES))
 
 _QUARANTINE = text(
     """
     INSERT INTO quarantine (tenant_id, connection_id, stream, stage, reason, record_key, payload)
     SELECT :tenant, :connection, :stream, 'apply', s.error || ' (mapping version ' || :number || ')',
            s.record_key, r.payload
-    FROM apply_staging s JOIN raw_records r ON r.id = s.raw_record_id
-    WHERE s.batch_id = :batch AND s.error IS NOT NULL
+    FROM apply_batch s JOIN raw_records r ON r.id = s.raw_record_id
+    WHERE s.error IS NOT NULL
       AND NOT EXISTS (
         SELECT 1 FROM quarantine q
         WHERE q.tenant_id = :tenant AND q.connection_id = :connection AND q.stream = :stream
@@ -135,19 +157,19 @@ _QUARANTINE = text(
 _CLOSE_APPLIED = text(
     """
     UPDATE quarantine q SET status = 'resolved', resolved_at = now()
-    FROM apply_staging s
-    WHERE s.batch_id = :batch AND s.error IS NULL
+    FROM apply_batch s
+    WHERE s.error IS NULL
       AND q.tenant_id = :tenant AND q.connection_id = :connection AND q.stream = :stream
       AND q.status = 'open' AND q.stage = 'apply' AND q.record_key = s.record_key
     """
 )
 """Apply-stage items of records this batch applied (an earlier version's failures, now moot)."""
 
-_CLEAR = text("DELETE FROM apply_staging WHERE batch_id = :batch")
-
-_RESERVE_SEQS = text("SELECT array_agg(nextval('canonical_events_seq_seq'::regclass)) FROM generate_series(1, :n)")
+_RESERVE_SEQS = text(
+    "SELECT CAST(array_agg(nextval('canonical_events_seq_seq'::regclass)) AS text) FROM generate_series(1, :n)")
 """Event ``seq`` values for a batch's rows (by row position), drawn before it is written; a row
-that gets no event leaves its value unused (gaps only)."""
+that gets no event leaves its value unused (gaps only). Kept as the array's text: the client only
+passes it back, never looks inside."""
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 0))")
 
@@ -192,7 +214,7 @@ class Target:
 
 @dataclass(frozen=True)
 class ReadBatch:
-    """One batch as read and transformed: COPY text for ``apply_staging`` and its record keys."""
+    """One batch as read and transformed: COPY text for ``apply_batch`` and its record keys."""
 
     batch_id: uuid.UUID
     copy_text: str
@@ -201,6 +223,8 @@ class ReadBatch:
     keys: frozenset[str]
     last: int | str = 0
     """Position after the batch (its last raw record id, or record key for a backfill)."""
+    key_range: tuple[str, str] | None = None
+    """A backfill batch's first and last record key: it holds every head between them."""
 
 
 class Superseded(ApplyError):
@@ -215,9 +239,9 @@ Progress = Callable[[Session, "ReadBatch", WriteResult], bool]
 """Saves a batch's position and counts in its own transaction; False when the run was lost."""
 
 
-def reserve_seqs(session: Session, n: int) -> list[int]:
-    """``n`` event ``seq`` values, drawn now (callers draw them in read order)."""
-    return list(session.execute(_RESERVE_SEQS, {"n": n}).scalar_one() or []) if n else []
+def reserve_seqs(session: Session, n: int) -> str:
+    """``n`` event ``seq`` values, drawn now (callers draw them in read order), as array text."""
+    return session.execute(_RESERVE_SEQS, {"n": n}).scalar_one() or "{}" if n else "{}"
 
 
 def write_batches(db: Database, target: Target, lock_key: str, batches: Iterable[ReadBatch], *, writers: int,
@@ -247,7 +271,7 @@ def write_batches(db: Database, target: Target, lock_key: str, batches: Iterable
     return "succeeded"
 
 
-def _write_one(db: Database, target: Target, batch: ReadBatch, seqs: Sequence[int], counts: WriteResult,
+def _write_one(db: Database, target: Target, batch: ReadBatch, seqs: str, counts: WriteResult,
                is_current: Callable[[Session], bool], progress: Progress | None, wait_turn: WaitTurn) -> None:
     with db.tenant(target.tenant_id) as session:
         # A batch commit does not wait for its WAL flush: batches are idempotent, and the run's
@@ -265,34 +289,41 @@ def _write_one(db: Database, target: Target, batch: ReadBatch, seqs: Sequence[in
         counts.add(result)
 
 
-def write_batch(session: Session, target: Target, batch: ReadBatch, seqs: Sequence[int]) -> WriteResult:
-    """COPY the batch in and write its events (``seqs[i]`` for row i), records, change log and
-    quarantine rows."""
+def write_batch(session: Session, target: Target, batch: ReadBatch, seqs: str) -> WriteResult:
+    """COPY the batch in and write its events (the i-th of ``seqs`` for row i), records, change
+    log and quarantine rows."""
     if not batch.copy_text:
         return WriteResult()
+    session.execute(_STAGE)
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
-        "COPY apply_staging (batch_id, seq, raw_record_id, raw_version, record_key, record_id, event_id, data,"
-        " is_deleted, error, unknown_fields) FROM STDIN"
+        "COPY apply_batch (seq, raw_record_id, raw_version, record_key, record_id, event_id, data, is_deleted, error,"
+        " unknown_fields) FROM STDIN"
     ) as copy:
         copy.write(batch.copy_text)
-    batch_id, failed, read = batch.batch_id, batch.failed, batch.read
-    params = {"batch": batch_id, "tenant": target.tenant_id, "entity": target.entity,
-              "connection": target.connection_id, "stream": target.stream, "source_system": target.source_system,
-              "version": target.mapping_version_id, "fingerprint": target.fingerprint, "trace": target.trace_id,
-              "seqs": list(seqs)}
+    failed, read = batch.failed, batch.read
+    params = {"tenant": target.tenant_id, "entity": target.entity, "connection": target.connection_id,
+              "stream": target.stream, "source_system": target.source_system, "version": target.mapping_version_id,
+              "fingerprint": target.fingerprint, "trace": target.trace_id, "seqs": seqs}
     # The batch's CTEs and sorts stay in memory. The planner believes each CTE holds a row or two
     # and would join thousands of events pairwise; the LATERAL probes stay nested loops anyway.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text("SET LOCAL enable_nestloop = off"))
-    good, events, records, logged, deleted = session.execute(_WRITE, params).one()
+    if batch.key_range is None:
+        statement = _WRITE_PROBED
+    else:  # the ranges are index scans, never a scan of a whole shared table
+        statement = _WRITE_RANGED
+        params["first"], params["last"] = batch.key_range
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+    events, records, logged, deleted = session.execute(statement, params).one()
     session.execute(text("SET LOCAL enable_nestloop = on"))
+    session.execute(text("SET LOCAL enable_seqscan = on"))
     if failed:
         session.execute(_QUARANTINE, {**params, "number": str(target.version)})
-    if good:
+    if read > failed:
         session.execute(_CLOSE_APPLIED, params)
-    session.execute(_CLEAR, {"batch": batch_id})
     if not events == records == logged:  # one statement wrote all three; a mismatch is a bug worth stopping for
         raise ApplyError(f"apply wrote {events} events, {records} records and {logged} change-log rows",
                          tenant=target.tenant_id, mapping_version=target.mapping_version_id)
+    good = read - failed
     return WriteResult(read=read, changed=records, unchanged=good - records, deleted=deleted, quarantined=failed)
