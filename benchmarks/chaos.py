@@ -89,6 +89,9 @@ class Servers:
     def sql(self, query: str, **params) -> list[tuple]:
         """Verification queries as the owner (across tenants: the clean run against a drill)."""
         with psycopg.connect(libpq_dsn(to_sqlalchemy_url(self.database_url)), autocommit=True) as conn:
+            # Tables filled a moment ago have no statistics yet; a nested-loop anti-join planned on
+            # "0 rows" would probe 300,000 rows per row. Hash and merge joins only.
+            conn.execute("SET enable_nestloop = off")
             return conn.execute(query, params).fetchall()
 
     def stop(self) -> None:

@@ -25,7 +25,9 @@ import pytest
 from sqlalchemy import func, select
 
 from autonomos.aam.sync.engine import execute_run
-from autonomos.services.worker import run_worker, sync_stage
+from autonomos.aam.sync.hooks import SyncStage
+from autonomos.services.upkeep import upkeep
+from autonomos.services.worker import ApplyAfterSync, run_worker, sync_stage
 from autonomos.dcl.apply import start_apply
 from autonomos.engines.postgres import EmbeddedPostgres, to_sqlalchemy_url
 from autonomos.engines.redis import EmbeddedRedis
@@ -110,6 +112,39 @@ def test_a_killed_post_sync_apply_is_finished_by_another_worker(rt, settings, tm
     assert done.id == applying.id and done.status == "succeeded", done.error
     assert done.attempts == 2 and [h["error"]["kind"] for h in done.history] == ["WorkerLost"]
     assert _counts(rt, tenant) == (ROWS, ROWS, ROWS)
+
+
+def test_a_worker_lost_between_a_syncs_success_and_its_apply_leaves_the_apply_to_others(settings, tmp_path):
+    """The sync's apply runs commit with its success: a worker that dies right after that commit
+    (before its drift check and apply) leaves them pending, and once its hold lapses any worker
+    applies them. Before, the sync stayed ``succeeded`` with nothing applied."""
+    rt = Runtime(make_settings(settings.database_url, settings.redis_url, settings.data_dir, settings.redis_namespace,
+                               AOS_SYNC_HEARTBEAT_TIMEOUT_S="1", AOS_RETRY_BACKOFF_S="0.2"))
+
+    class DiesAfterTheCommit(ApplyAfterSync):
+        def run_finished(self, run) -> None:
+            pass  # the process is gone before it could check drift or apply
+
+    try:
+        tenant, info, _ = _setup(rt, tmp_path, "gap")
+        stage = SyncStage(open_connector=sync_stage(rt).open_connector, post_landing=DiesAfterTheCommit(rt))
+        run_id = sync.start_sync(rt, tenant, info.name, actor="test").run.id
+        assert execute_run(rt, stage, tenant, run_id, "doomed-worker") == "succeeded"
+        [left] = _apply_runs(rt, tenant, "sync")
+        assert left.status == "pending" and left.next_attempt_at is not None and left.attempts == 0
+        assert _counts(rt, tenant)[2] == 0
+
+        def applied():
+            upkeep(rt)  # what every worker's upkeep round does: enqueue due pending apply runs
+            run_worker(rt, burst=True)
+            run = _apply_runs(rt, tenant, "sync")[0]
+            return run.status == "succeeded" and run
+
+        done = _wait_for(applied, timeout=120)
+        assert done.id == left.id
+        assert _counts(rt, tenant) == (ROWS, ROWS, ROWS)
+    finally:
+        rt.close()
 
 
 @pytest.fixture(scope="module")

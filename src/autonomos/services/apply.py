@@ -1,8 +1,10 @@
 """Applying published mapping versions: after a publish (backfill) and after every sync.
 
-``apply_connection`` is what the sync stage's post-landing hook calls (``services/worker.py``):
-once a run has landed, every current version of the connection's mappings is applied to what
-landed since its last apply, and the touched entities are resolved again. A failure here is logged and recorded on the apply
+After a sync (``services/worker.py``), the post-landing hook creates a pending incremental apply
+run for every current version of the connection's mappings in the transaction that marks the sync
+``succeeded`` (``create_post_sync_applies``), checks drift, then runs them
+(``run_post_sync_applies``) and resolves the touched entities again; ``apply_connection`` does the
+same at once for a released stream. A failure here is logged and recorded on the apply
 run; it never turns a successful sync into a failed one.
 
 Apply runs are runs (``dcl.apply.runs``): ``reconcile_applies`` (each worker's upkeep) counts
@@ -15,13 +17,16 @@ committed batch. So a worker or ``aos mapping publish`` killed during an apply l
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from autonomos.aam.sync import jobs
-from autonomos.dcl.apply import ApplyReport, apply_version, execute_apply
+from autonomos.dcl.apply import ApplyReport, apply_version, create_apply_run, execute_apply
 from autonomos.dcl.apply import runs as apply_runs
 from autonomos.dcl.apply.resolution import resolve_entity
 from autonomos.dcl.mappings.versions import current_version
@@ -82,6 +87,78 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
             resolve(rt, tenant_id, touched)
     except Exception:  # the sync itself succeeded; the next one (or a publish) catches up
         logger.exception("apply after sync failed", extra={"connection_id": str(connection_id)})
+    return reports
+
+
+def create_post_sync_applies(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUID,
+                             streams: Iterable[str], *, not_before_s: float) -> dict[str, list[uuid.UUID]]:
+    """In the transaction that marks a sync ``succeeded``: a pending incremental apply run for
+    each current version of the connection's mappings of ``streams`` (all if empty), held back
+    ``not_before_s`` for the worker that ran the sync (it checks drift first). If that worker dies,
+    the runs become due and any worker applies them: a succeeded sync always has its apply."""
+    wanted = set(streams)
+    created: dict[str, list[uuid.UUID]] = {}
+    mappings = session.scalars(select(Mapping).where(Mapping.tenant_id == tenant_id,
+                                                     Mapping.connection_id == connection_id)).all()
+    for mapping in mappings:
+        if wanted and mapping.stream not in wanted:
+            continue
+        version = current_version(session, tenant_id, mapping.id)
+        if version is None:
+            continue
+        try:
+            with session.begin_nested():  # a mapping that cannot apply must not undo the sync's success
+                run_id = create_apply_run(session, tenant_id, version.id, trigger="sync", incremental=True,
+                                          not_before_s=not_before_s)
+        except Exception:
+            logger.exception("creating the apply after sync failed", extra={"mapping_version_id": str(version.id)})
+            continue
+        created.setdefault(mapping.stream, []).append(run_id)
+    return created
+
+
+@contextmanager
+def held_back(rt: Runtime, tenant_id: uuid.UUID, run_ids: list[uuid.UUID], seconds: float) -> Iterator[None]:
+    """Keep pending apply runs from other workers while this one works before them (a drift check
+    with its repairs can outlast any fixed delay); when this process dies, they fall due."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(seconds / 3):
+            try:
+                with rt.db.tenant(tenant_id) as session:
+                    apply_runs.defer(session, tenant_id, run_ids, seconds)
+            except Exception:  # the runs fall due a little early: another worker may apply them
+                logger.warning("holding back the apply after sync failed", exc_info=True)
+
+    keeper = threading.Thread(target=keep, name="apply-hold", daemon=True)
+    if run_ids:
+        keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if run_ids:
+            keeper.join()
+
+
+def run_post_sync_applies(rt: Runtime, tenant_id: uuid.UUID, created: dict[str, list[uuid.UUID]],
+                          apply_streams: list[str] | None) -> list[ApplyReport]:
+    """Run the sync's apply runs of the streams to apply (``None``: all); those of held streams
+    are dropped (releasing the stream applies what landed meanwhile)."""
+    reports: list[ApplyReport] = []
+    held = [i for stream, ids in created.items() if apply_streams is not None and stream not in apply_streams
+            for i in ids]
+    due = [i for ids in created.values() for i in ids if i not in held]
+    with rt.db.tenant(tenant_id) as session:
+        apply_runs.discard_pending(session, tenant_id, held)
+        apply_runs.defer(session, tenant_id, due, 0)
+    for run_id in due:
+        try:
+            if (report := resume(rt, tenant_id, run_id)) is not None:
+                reports.append(report)
+        except Exception:  # recorded on its apply run, which is retried with backoff
+            logger.exception("apply after sync failed", extra={"apply_run_id": str(run_id)})
     return reports
 
 

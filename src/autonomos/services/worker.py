@@ -17,7 +17,7 @@ from autonomos.aam.sync import worker as sync_worker
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, SyncStage
 from autonomos.runtime import Runtime
 from autonomos.services import connections, drift
-from autonomos.services.apply import apply_connection
+from autonomos.services.apply import create_post_sync_applies, held_back, run_post_sync_applies
 from autonomos.services.upkeep import upkeep
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class ApplyAfterSync:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self._hold_s = 3.0 * rt.settings.sync_heartbeat_timeout_s
+        self._applies: dict[uuid.UUID, dict[str, list[uuid.UUID]]] = {}
         self._discovered: dict[tuple[uuid.UUID, uuid.UUID], list[StreamSpec]] = {}
 
     def remember_discovery(self, tenant_id: uuid.UUID, connection_id: uuid.UUID, connector: Connector) -> None:
@@ -48,19 +50,27 @@ class ApplyAfterSync:
     def batch_landed(self, batch: LandedBatch) -> None:
         """Batches are applied together when the run ends (one incremental apply per mapping)."""
 
+    def run_succeeding(self, session, run: FinishedRun) -> None:
+        """The sync's apply runs commit with its success, held back while this worker checks drift."""
+        self._applies[run.run_id] = create_post_sync_applies(session, run.tenant_id, run.connection_id, run.streams,
+                                                             not_before_s=self._hold_s)
+
     def run_finished(self, run: FinishedRun) -> None:
         specs = self._discovered.pop((run.tenant_id, run.connection_id), None)
+        created = self._applies.pop(run.run_id, {})
         if run.status != "succeeded":
             return
-        try:
-            drift.check_run(self.rt, run.tenant_id, run.connection_id, run.run_id, run.streams, specs)
-        except Exception:  # the records are landed; a failed check must not keep them from applying
-            logger.exception("drift check failed", extra={"run_id": str(run.run_id)})
-        streams = drift.streams_to_apply(self.rt, run.tenant_id, run.connection_id, run.streams)
-        if streams is None:
-            apply_connection(self.rt, run.tenant_id, run.connection_id, run.streams)
-        elif streams:
-            apply_connection(self.rt, run.tenant_id, run.connection_id, streams)
+        with held_back(self.rt, run.tenant_id, [i for ids in created.values() for i in ids], self._hold_s):
+            try:
+                drift.check_run(self.rt, run.tenant_id, run.connection_id, run.run_id, run.streams, specs)
+            except Exception:  # the records are landed; a failed check must not keep them from applying
+                logger.exception("drift check failed", extra={"run_id": str(run.run_id)})
+            try:
+                streams = drift.streams_to_apply(self.rt, run.tenant_id, run.connection_id, run.streams)
+            except Exception:  # the runs fall due and another worker (or this one) applies them
+                logger.exception("reading the held streams failed", extra={"run_id": str(run.run_id)})
+                return
+        run_post_sync_applies(self.rt, run.tenant_id, created, streams)
 
 
 def sync_stage(rt: Runtime) -> SyncStage:

@@ -23,6 +23,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.batches, self.finished = [], []
 
+    def run_succeeding(self, session, run) -> None:
+        pass
+
     def batch_landed(self, batch) -> None:
         self.batches.append(batch)
 

@@ -102,11 +102,14 @@ class RunExecutor:
         """Tell the post-landing hook the run is over; its failure never changes the run's status."""
         run = self.run
         try:
-            self.stage.post_landing.run_finished(FinishedRun(run.tenant_id, run.connection_id, run.id,
-                                                             list(run.streams), status, self._counts()))
+            self.stage.post_landing.run_finished(self._finished_run(status))
         except Exception:
             logger.exception("post-landing hook failed", extra={"run_id": str(run.id)})
         return status
+
+    def _finished_run(self, status: str) -> FinishedRun:
+        run = self.run
+        return FinishedRun(run.tenant_id, run.connection_id, run.id, list(run.streams), status, self._counts())
 
     def _sync_stream(self, connector, stream: StreamSpec, provider: str) -> None:
         """Read and prepare batches in a reader thread while writers land the earlier ones.
@@ -278,6 +281,8 @@ class RunExecutor:
         """The run's end and its notification commit together."""
         with self.rt.db.tenant(self.run.tenant_id) as session:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
+            if status == "succeeded":
+                self.stage.post_landing.run_succeeding(session, self._finished_run(status))
             notify(self.rt, session, self.run.tenant_id, event, self._announced(payload))
             if self.total.quarantined:
                 notify(self.rt, session, self.run.tenant_id, "quarantine.added", self._announced(

@@ -54,9 +54,16 @@ class FinishedRun:
 
 
 class PostLanding(Protocol):
-    """Told about landed batches (in commit order, from writer threads) and finished runs."""
+    """Told about landed batches (in commit order, from writer threads) and finished runs.
+
+    ``run_succeeding`` is called inside the transaction that marks a run ``succeeded``: what it
+    writes there (the pending work that must follow the sync, such as its apply) commits with the
+    success or not at all, so a worker killed right after the commit leaves that work behind for
+    any other worker, never a succeeded sync whose records nobody will apply."""
 
     def batch_landed(self, batch: LandedBatch) -> None: ...
+
+    def run_succeeding(self, session: Any, run: FinishedRun) -> None: ...
 
     def run_finished(self, run: FinishedRun) -> None: ...
 

@@ -154,18 +154,28 @@ def start_apply(db: Database, tenant_id: uuid.UUID, version_id: uuid.UUID, *, tr
     """Create the pending apply run of a published version (backfill, or what landed since its
     last successful apply); ``execute_apply`` or a worker runs it."""
     with db.tenant(tenant_id) as session:
-        plan = _plan(session, tenant_id, version_id, None)
-        t = plan.target
-        high = session.execute(text(
-            "SELECT coalesce(max(id), 0) FROM raw_records WHERE tenant_id = :t AND connection_id = :c AND stream = :s"),
-            {"t": tenant_id, "c": t.connection_id, "s": t.stream}).scalar_one()
-        after: int | str = ""
-        if incremental:
-            after = session.scalar(select(func.max(ApplyRun.high_water)).where(
-                ApplyRun.tenant_id == tenant_id, ApplyRun.mapping_id == plan.mapping_id,
-                ApplyRun.mapping_version_id == version_id, ApplyRun.status == "succeeded")) or 0
-        return runs.create(session, tenant_id, plan.mapping_id, version_id, trigger=trigger, incremental=incremental,
-                           after=after, high_water=high)
+        return create_apply_run(session, tenant_id, version_id, trigger=trigger, incremental=incremental)
+
+
+def create_apply_run(session: Session, tenant_id: uuid.UUID, version_id: uuid.UUID, *, trigger: str,
+                     incremental: bool = False, not_before_s: float = 0.0) -> uuid.UUID:
+    """``start_apply`` inside the caller's transaction; ``not_before_s`` keeps the run from other
+    workers for that long (the creator runs it first, and others take it only if it cannot)."""
+    plan = _plan(session, tenant_id, version_id, None)
+    t = plan.target
+    high = session.execute(text(
+        "SELECT coalesce(max(id), 0) FROM raw_records WHERE tenant_id = :t AND connection_id = :c AND stream = :s"),
+        {"t": tenant_id, "c": t.connection_id, "s": t.stream}).scalar_one()
+    after: int | str = ""
+    if incremental:
+        after = session.scalar(select(func.max(ApplyRun.high_water)).where(
+            ApplyRun.tenant_id == tenant_id, ApplyRun.mapping_id == plan.mapping_id,
+            ApplyRun.mapping_version_id == version_id, ApplyRun.status == "succeeded")) or 0
+    run_id = runs.create(session, tenant_id, plan.mapping_id, version_id, trigger=trigger, incremental=incremental,
+                         after=after, high_water=high)
+    if not_before_s > 0:
+        runs.defer(session, tenant_id, [run_id], not_before_s)
+    return run_id
 
 
 def worker_id() -> str:

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from autonomos.store import attempts
@@ -35,6 +35,24 @@ def create(session: Session, tenant_id: uuid.UUID, mapping_id: uuid.UUID, versio
     session.add(run)
     session.flush()
     return run.id
+
+
+def defer(session: Session, tenant_id: uuid.UUID, run_ids: list[uuid.UUID], seconds: float) -> int:
+    """Keep pending runs from being claimed for ``seconds`` more (0: due now); returns how many."""
+    due = func.now() + dt.timedelta(seconds=seconds) if seconds > 0 else None
+    return len(session.execute(
+        update(ApplyRun)
+        .where(ApplyRun.tenant_id == tenant_id, ApplyRun.id.in_(run_ids), ApplyRun.status == "pending")
+        .values(next_attempt_at=due).returning(ApplyRun.id)).all())
+
+
+def discard_pending(session: Session, tenant_id: uuid.UUID, run_ids: list[uuid.UUID]) -> int:
+    """Drop runs that never started (a held stream's apply: releasing it applies what landed)."""
+    if not run_ids:
+        return 0
+    return len(session.execute(
+        delete(ApplyRun).where(ApplyRun.tenant_id == tenant_id, ApplyRun.id.in_(run_ids), ApplyRun.status == "pending",
+                               ApplyRun.attempts == 0).returning(ApplyRun.id)).all())
 
 
 def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str) -> ApplyRun | None:
