@@ -10,6 +10,9 @@ from typing import Any
 
 MUTATING = {"POST", "PATCH", "PUT", "DELETE"}
 OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
+ENDLESS = {"/events/stream"}
+"""Server-sent events never end by design (a client reads until it leaves): tests/api/test_event_stream.py
+covers that route's walls; a walk that reads a whole body would wait forever."""
 PLATFORM_PREFIX = "/tenants"
 """Platform-key routes: they address tenants, not a tenant's objects (tenant keys get 403)."""
 GLOBAL_PARAMS = {"provider"}

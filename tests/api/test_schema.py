@@ -21,15 +21,11 @@ from schemathesis.specs.openapi.checks import (
 
 from autonomos.api import create_app
 from autonomos.services import apikeys, tenants
+from tests.api.routes import ENDLESS
 
 EXAMPLES = 12
 """Examples per operation: enough to walk each route's checks, bounded to keep the suite short."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-ENDLESS = {"/events/stream"}
-"""Server-sent events never end by design (a client reads until it leaves): tests/api/test_event_stream.py
-covers that route; a generated request would wait forever for the end of its body."""
 
 
 def _labels() -> list[str]:
