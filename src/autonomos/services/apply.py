@@ -20,6 +20,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from typing import Any
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -70,12 +71,8 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
     """Apply the current version of each of the connection's mappings to newly landed records."""
     reports: list[ApplyReport] = []
     try:
-        wanted = set(streams or [])
         with rt.db.tenant(tenant_id) as session:
-            mappings = session.scalars(select(Mapping).where(Mapping.tenant_id == tenant_id,
-                                                             Mapping.connection_id == connection_id)).all()
-            current = [v for m in mappings if not wanted or m.stream in wanted
-                       if (v := current_version(session, tenant_id, m.id)) is not None]
+            current = [version for _, version in _current_versions(session, tenant_id, connection_id, streams)]
         for version in current:
             try:
                 reports.append(apply_version(rt.db, tenant_id, version.id, trigger="sync", incremental=True,
@@ -90,22 +87,24 @@ def apply_connection(rt: Runtime, tenant_id: uuid.UUID, connection_id: uuid.UUID
     return reports
 
 
+def _current_versions(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUID,
+                      streams: Iterable[str] | None) -> list[tuple[str, Any]]:
+    """(stream, current version) of each of the connection's mappings of ``streams`` (all if empty)."""
+    wanted = set(streams or [])
+    mappings = session.scalars(select(Mapping).where(Mapping.tenant_id == tenant_id,
+                                                     Mapping.connection_id == connection_id)).all()
+    return [(m.stream, v) for m in mappings if not wanted or m.stream in wanted
+            if (v := current_version(session, tenant_id, m.id)) is not None]
+
+
 def create_post_sync_applies(session: Session, tenant_id: uuid.UUID, connection_id: uuid.UUID,
                              streams: Iterable[str], *, not_before_s: float) -> dict[str, list[uuid.UUID]]:
     """In the transaction that marks a sync ``succeeded``: a pending incremental apply run for
     each current version of the connection's mappings of ``streams`` (all if empty), held back
     ``not_before_s`` for the worker that ran the sync (it checks drift first). If that worker dies,
     the runs become due and any worker applies them: a succeeded sync always has its apply."""
-    wanted = set(streams)
     created: dict[str, list[uuid.UUID]] = {}
-    mappings = session.scalars(select(Mapping).where(Mapping.tenant_id == tenant_id,
-                                                     Mapping.connection_id == connection_id)).all()
-    for mapping in mappings:
-        if wanted and mapping.stream not in wanted:
-            continue
-        version = current_version(session, tenant_id, mapping.id)
-        if version is None:
-            continue
+    for stream, version in _current_versions(session, tenant_id, connection_id, streams):
         try:
             with session.begin_nested():  # a mapping that cannot apply must not undo the sync's success
                 run_id = create_apply_run(session, tenant_id, version.id, trigger="sync", incremental=True,
@@ -113,7 +112,7 @@ def create_post_sync_applies(session: Session, tenant_id: uuid.UUID, connection_
         except Exception:
             logger.exception("creating the apply after sync failed", extra={"mapping_version_id": str(version.id)})
             continue
-        created.setdefault(mapping.stream, []).append(run_id)
+        created.setdefault(stream, []).append(run_id)
     return created
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ import duckdb
 import orjson
 
 from autonomos.aam.connectors.base import BadRecord, Message, RecordBatch, RecordMessage
+from autonomos.aam.connectors.files_json import json_elements
 from autonomos.aam.connectors.values import Converter, row_builder, to_jsonable
 
 RAW_LIMIT = 64 * 1024
@@ -30,8 +30,6 @@ CHUNK_CELLS = 200_000
 """A fetch holds at most this many values (rows x columns), so a wide file's rows come in small
 chunks and the reader can stop between any two of them."""
 DEFAULT_MAX_COLUMNS = 10_000
-PYTHON_JSON_BYTES = 64 * 1024 * 1024
-"""A JSON file DuckDB refuses is read again by Python's json, element by element, up to this size."""
 PROBLEM = "__aos_problem"
 NATIVE_IDS = {"varchar", "bigint", "integer", "smallint", "tinyint", "double", "float", "boolean"}
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
@@ -341,24 +339,10 @@ def scan_json(conn: duckdb.DuckDBPyConnection, job: FileJob, offset: int, traili
             done += len(rows)
             yield [_json_record(job, row[0], "object") for row in rows]
     except duckdb.Error as error:
-        if (elements := _python_elements(job)) is None:
+        if (elements := json_elements(job.path)) is None:
             trailing.append(_file_error(job, error))
             return
         yield from _element_batches(job, elements[offset + done:])
-
-
-def _python_elements(job: FileJob) -> list[Any] | None:
-    """The file's elements as Python's json reads them, when DuckDB refused the whole file for
-    what may be one element's fault (a lone surrogate escape such as ``"\\ud800"`` is valid JSON
-    syntax that DuckDB rejects): None when the file is over ``PYTHON_JSON_BYTES`` or not JSON."""
-    if os.path.getsize(job.path) > PYTHON_JSON_BYTES:
-        return None
-    try:
-        with open(job.path, encoding="utf-8") as handle:
-            parsed = json.load(handle)
-    except (ValueError, RecursionError):
-        return None
-    return parsed if isinstance(parsed, list) else [parsed]
 
 
 def _element_batches(job: FileJob, elements: list[Any]) -> Iterator[list[Message]]:
