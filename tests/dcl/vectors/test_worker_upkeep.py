@@ -1,5 +1,9 @@
 """A running ``aos worker`` keeps the vector store current by itself: its upkeep round drains
-the embedding outbox (and reconciles), with no person running ``aos vectors drain``."""
+the embedding outbox (and reconciles), with no person running ``aos vectors drain``.
+
+An upkeep round drains the outbox of every tenant in the database, so this module works in a
+migrated database of its own: the round embeds this module's rows, not the backlog of every
+tenant the session created before it."""
 
 from __future__ import annotations
 
@@ -7,14 +11,33 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import func, select
 
 from autonomos.dcl.vectors import vector_store
-from autonomos.services import ontology
+from autonomos.services import ontology, tenants
 from autonomos.services.upkeep import upkeep
 from autonomos.store.tables import EmbeddingOutbox
-from tests.conftest import subprocess_env
+from autonomos.store import migrate
+from tests.conftest import discard_database, fresh_database, subprocess_env
+
+
+@pytest.fixture(scope="module")
+def database_url(server_url) -> Iterator[str]:
+    """This module's own migrated database (``vrt`` builds its runtime over it)."""
+    url = fresh_database(server_url, "aos_upkeep")
+    migrate.upgrade(url)
+    yield url
+    discard_database(server_url, url)
+
+
+@pytest.fixture
+def make_tenant(vrt):
+    """Tenants in this module's database."""
+    return lambda prefix="t": tenants.create_tenant(vrt, f"{prefix}-{uuid.uuid4().hex[:8]}", actor="test")
 
 
 def _pending(rt, tenant_id) -> int:
