@@ -90,9 +90,21 @@ def _apply_runs(rt, tenant, trigger: str) -> list[ApplyRun]:
         return rows
 
 
-def test_a_killed_post_sync_apply_is_finished_by_another_worker(rt, settings, tmp_path):
-    drill = make_settings(settings.database_url, settings.redis_url, settings.data_dir, settings.redis_namespace,
-                          **FAST)
+def _own(database_url: str, redis_url: str, tmp_path: Path, **extra: str):
+    """Settings over a database and Redis namespace of the drill's own: its workers' upkeep rounds
+    drain every tenant's embedding outbox, which in the session's database is the whole backlog."""
+    return make_settings(database_url, redis_url, tmp_path / "data", f"aosdrill{uuid.uuid4().hex[:8]}", **extra)
+
+
+@pytest.fixture
+def drill_rt(isolated_database_url, redis_url, tmp_path):
+    runtime = Runtime(_own(isolated_database_url, redis_url, tmp_path, **FAST))
+    yield runtime
+    runtime.close()
+
+
+def test_a_killed_post_sync_apply_is_finished_by_another_worker(drill_rt, tmp_path):
+    rt, drill = drill_rt, drill_rt.settings
     tenant, info, _ = _setup(rt, tmp_path, "applykill")
     first = _worker(drill)
     try:
@@ -114,12 +126,13 @@ def test_a_killed_post_sync_apply_is_finished_by_another_worker(rt, settings, tm
     assert _counts(rt, tenant) == (ROWS, ROWS, ROWS)
 
 
-def test_a_worker_lost_between_a_syncs_success_and_its_apply_leaves_the_apply_to_others(settings, tmp_path):
+def test_a_worker_lost_between_a_syncs_success_and_its_apply_leaves_the_apply_to_others(isolated_database_url,
+                                                                                        redis_url, tmp_path):
     """The sync's apply runs commit with its success: a worker that dies right after that commit
     (before its drift check and apply) leaves them pending, and once its hold lapses any worker
     applies them. Before, the sync stayed ``succeeded`` with nothing applied."""
-    rt = Runtime(make_settings(settings.database_url, settings.redis_url, settings.data_dir, settings.redis_namespace,
-                               AOS_SYNC_HEARTBEAT_TIMEOUT_S="1", AOS_RETRY_BACKOFF_S="0.2"))
+    rt = Runtime(_own(isolated_database_url, redis_url, tmp_path, AOS_SYNC_HEARTBEAT_TIMEOUT_S="1",
+                      AOS_RETRY_BACKOFF_S="0.2"))
 
     class DiesAfterTheCommit(ApplyAfterSync):
         def run_finished(self, run) -> None:
