@@ -1,7 +1,8 @@
 """The running platform: settings turned into engines, built once per process.
 
-Entry points build a ``Runtime``; stages and services take it (and a tenant id) as arguments. It
-starts embedded servers when no URLs are configured, and hands out the tenant-scoped
+Entry points build a ``Runtime``; services take it (and a tenant id) as arguments. The stages
+(``aam``, ``dcl``) never see it: they take plain inputs that the service layer builds from it
+(``services/sync_inputs.py`` for the sync stage). It starts embedded servers when no URLs are configured, and hands out the tenant-scoped
 ``Database`` only. The cross-tenant maintenance database is reached through
 ``autonomos.store.maintenance.maintenance_database(rt)``, which only an allow-listed
 set of operator and background modules may import (a guardrail test checks it).

@@ -25,18 +25,20 @@ LEVELS: dict[str, int] = {
     "logs": 3,
     "engines": 3,
     "store": 4,
-    "runtime": 5,
     "migrations": 5,
     "notifications": 6,
     "aam": 7,
     "dcl": 7,
-    "services": 8,
-    "cli": 9,
-    "console": 9,
-    "api": 10,
+    "runtime": 8,
+    "services": 9,
+    "cli": 10,
+    "console": 10,
+    "api": 11,
 }
-"""errors, config <- security <- engines <- store <- runtime <- aam | dcl <- services <- cli/console <- api
-(the API application mounts the console; the console calls the service layer, never the API)."""
+"""errors, config <- security <- engines <- store <- aam | dcl <- runtime <- services <- cli/console <- api
+(the API application mounts the console; the console calls the service layer, never the API).
+The stages sit below ``runtime``: they take plain inputs (a database, a queue, settings, hooks)
+that the service layer builds from the process's ``Runtime``, never the ``Runtime`` itself."""
 
 
 def unit_of(module: str) -> str:
@@ -109,17 +111,20 @@ def test_the_checker_catches_a_violating_import(tmp_path):
     for package in ("", "aam", "aam/sync", "dcl", "services", "gadgets"):
         (src / package / "__init__.py").write_text("")
     (src / "errors.py").write_text("")
+    (src / "runtime.py").write_text("")
     (src / "services" / "apply.py").write_text("from autonomos.aam.sync import engine\n")  # down: allowed
     (src / "aam" / "sync" / "engine.py").write_text(
         "from autonomos.errors import AutonomosError\n"
         "def run():\n    from autonomos.services.apply import apply_connection\n"  # up, hidden in a function
     )
     (src / "dcl" / "apply.py").write_text("from ..aam.sync import engine\n")  # sideways, relative
+    (src / "aam" / "jobs.py").write_text("from autonomos.runtime import Runtime\n")  # a stage taking the Runtime
     found = violations(src)
     assert any("autonomos.aam.sync.engine (level 7) imports autonomos.services.apply" in v for v in found)
     assert any("autonomos.dcl.apply (level 7) imports autonomos.aam.sync" in v for v in found)
+    assert any("autonomos.aam.jobs (level 7) imports autonomos.runtime" in v for v in found)
     assert "autonomos.gadgets has no level in LEVELS" in found
-    assert len(found) == 3
+    assert len(found) == 4
 
 
 def test_every_unit_of_the_package_has_a_level():

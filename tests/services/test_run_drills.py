@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from autonomos.aam.sync.engine import execute_run
 from autonomos.aam.sync.hooks import SyncStage
+from autonomos.services.sync_inputs import sync_engines
 from autonomos.services.upkeep import upkeep
 from autonomos.services.worker import ApplyAfterSync, run_worker, sync_stage
 from autonomos.dcl.apply import start_apply
@@ -142,7 +143,7 @@ def test_a_worker_lost_between_a_syncs_success_and_its_apply_leaves_the_apply_to
         tenant, info, _ = _setup(rt, tmp_path, "gap")
         stage = SyncStage(open_connector=sync_stage(rt).open_connector, post_landing=DiesAfterTheCommit(rt))
         run_id = sync.start_sync(rt, tenant, info.name, actor="test").run.id
-        assert execute_run(rt, stage, tenant, run_id, "doomed-worker") == "succeeded"
+        assert execute_run(sync_engines(rt), stage, tenant, run_id, "doomed-worker") == "succeeded"
         [left] = _apply_runs(rt, tenant, "sync")
         assert left.status == "pending" and left.next_attempt_at is not None and left.attempts == 0
         assert _counts(rt, tenant)[2] == 0
@@ -250,7 +251,7 @@ def test_a_redis_outage_mid_sync_is_transient_and_the_run_resumes(rt, settings, 
                     "streams": {"orders": {"path": "/orders", "records_path": "items", "primary_key": ["id"],
                                            "pagination": {"style": "page", "page_size": 2}}}})
         run_id = sync.start_sync(drill, tenant.id, info.name, actor="test").run.id
-        assert execute_run(drill, sync_stage(drill), tenant.id, run_id, "drill-worker") == "pending"
+        assert execute_run(sync_engines(drill), sync_stage(drill), tenant.id, run_id, "drill-worker") == "pending"
         waiting = sync.get_run(drill, tenant.id, run_id)
         assert waiting.error["outage"] and waiting.error["transient"] and waiting.failures == 0
         assert "ConnectionError" in [c["kind"] for c in waiting.error["causes"]] + [waiting.error["kind"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
@@ -42,7 +43,7 @@ def test_upgrade_downgrade_upgrade(server_url):
         vectors = migrate.pgvector_available(url)
         expected = set(Base.metadata.tables) | ({"vector_items"} if vectors else set())
         migrate.upgrade(url)
-        assert expected <= _tables(url)
+        assert _tables(url) - {"alembic_version", "alembic_version_vectors"} == expected  # nothing stray
         assert len(_roles(url)) == 2
         migrate.downgrade_all(url)
         assert _tables(url) <= {"alembic_version", "alembic_version_vectors"}
@@ -51,6 +52,26 @@ def test_upgrade_downgrade_upgrade(server_url):
         assert expected <= _tables(url)
         assert migrate.state(url).at_head
         assert migrate.state(url, migrate.VECTORS).at_head is vectors
+    finally:
+        discard_database(server_url, url)
+
+
+def test_0019_downgrade_restores_the_apply_staging_table(server_url):
+    """The table apply no longer uses comes back as 0009 and 0010 left it, and goes again."""
+    url = fresh_database(server_url, "aos_migr")
+    try:
+        migrate.upgrade(url, with_vectors=False)
+        assert "apply_staging" not in _tables(url)
+        command.downgrade(migrate.alembic_config(url, migrate.CORE), "0018")
+        engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
+        try:
+            columns = [c["name"] for c in inspect(engine).get_columns("apply_staging")]
+        finally:
+            engine.dispose()
+        assert columns == ["batch_id", "seq", "raw_record_id", "record_key", "record_id", "event_id", "data",
+                           "is_deleted", "error", "raw_version", "unknown_fields"]
+        migrate.upgrade(url, with_vectors=False)
+        assert "apply_staging" not in _tables(url)
     finally:
         discard_database(server_url, url)
 

@@ -150,11 +150,11 @@ def worker(burst: bool = typer.Option(False, "--burst", help="Exit when the queu
 def scheduler(once: bool = typer.Option(False, "--once", help="One tick, then exit."),
               every: float = typer.Option(15.0, "--every", help="Seconds between ticks.")) -> None:
     """Start scheduled syncs when due, and re-enqueue what Postgres says is pending."""
-    from autonomos.aam.sync.scheduler import tick
+    from autonomos.services.sync_inputs import scheduler_tick
 
     with runtime() as rt:
         while True:
-            report = tick(rt)
+            report = scheduler_tick(rt)
             if report.started or report.reconciled.enqueued or report.reconciled.revived:
                 console.print(f"started {len(report.started)}, re-enqueued {report.reconciled.enqueued}, "
                               f"revived {report.reconciled.revived}")

@@ -26,13 +26,14 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autonomos.aam.sync import jobs
+from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.dcl.apply import ApplyReport, apply_version, create_apply_run, execute_apply
 from autonomos.dcl.apply import runs as apply_runs
 from autonomos.dcl.apply.resolution import resolve_entity
 from autonomos.dcl.mappings.versions import current_version
 from autonomos.notifications import publish
 from autonomos.runtime import Runtime
+from autonomos.services.sync_inputs import job_queue, worker_runtime
 from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Mapping, Tenant
 
@@ -189,7 +190,7 @@ def resume_backfill(rt: Runtime, tenant_id: uuid.UUID, version_id: uuid.UUID) ->
 
 def run_apply_job(tenant_id: str, run_id: str) -> str | None:
     """The job function of an apply run (enqueued by ``reconcile_applies``)."""
-    rt = jobs.worker_runtime()
+    rt = worker_runtime()
     own = rt is None
     if own:
         from autonomos.config import load_settings
@@ -214,6 +215,7 @@ def reconcile_applies(rt: Runtime) -> tuple[int, int]:
                            extra={"apply_run_id": str(item.run_id)})
             publish(rt, item.tenant_id, "apply.abandoned", {"apply_run_id": str(item.run_id),
                                                             "error": item.outcome.error})
+    queue = job_queue(rt)
     enqueued = sum(1 for tenant_id, run_id in due
-                   if jobs.enqueue_run(rt, tenant_id, run_id, trust_started=False, function=APPLY_JOB))
+                   if enqueue_run(queue, tenant_id, run_id, trust_started=False, function=APPLY_JOB))
     return len(lost), enqueued

@@ -19,6 +19,7 @@ from autonomos.errors import Conflict, InvalidInput, NotFound
 from autonomos.services import audit
 from autonomos.services.connections import get_connection, open_connector
 from autonomos.runtime import Runtime
+from autonomos.services.sync_inputs import job_queue
 from autonomos.store.tables import StreamState, SyncRun
 
 
@@ -41,7 +42,7 @@ def start_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, streams: l
             audit.record(session, tenant_id, actor=actor, action="sync.start", target_type="sync_run",
                          target_id=run.id, after={"connection": info.name, "streams": streams or [], "mode": mode})
     if run.status == "pending":
-        enqueue_run(rt, tenant_id, run.id)
+        enqueue_run(job_queue(rt), tenant_id, run.id)
     return StartedSync(run, created)
 
 
@@ -126,7 +127,7 @@ def resume_sync(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, actor: st
                         .values(status="pending", control=None, worker_id=None))
         audit.record(session, tenant_id, actor=actor, action="sync.resume", target_type="sync_run", target_id=row.id)
         run_id = row.id
-    enqueue_run(rt, tenant_id, run_id)
+    enqueue_run(job_queue(rt), tenant_id, run_id)
     return get_run(rt, tenant_id, run_id)
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
+from autonomos.aam.sync.reconciler import ReconcileReport
 from autonomos.dcl.vectors.outbox import DrainReport
 from autonomos.services.apply import reconcile_applies
 from autonomos.runtime import Runtime
+from autonomos.services.sync_inputs import reconcile_syncs
 from autonomos.services.vectors import drain_outbox
 from autonomos.services.webhook_delivery import DeliveryReport, deliver_due
 
@@ -38,7 +39,7 @@ def upkeep(rt: Runtime) -> UpkeepReport:
     """One round: reconcile the queue with Postgres (sync runs, apply runs), drain the
     embedding outbox, then send due webhook deliveries."""
     try:
-        reconciled = reconcile(rt)
+        reconciled = reconcile_syncs(rt)
     except Exception:
         logger.warning("reconcile failed; will retry", exc_info=True)
         reconciled = None

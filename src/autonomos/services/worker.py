@@ -18,6 +18,7 @@ from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, 
 from autonomos.runtime import Runtime
 from autonomos.services import connections, drift
 from autonomos.services.apply import create_post_sync_applies, held_back, run_post_sync_applies
+from autonomos.services.sync_inputs import reconcile_syncs, set_worker_runtime, sync_engines
 from autonomos.services.upkeep import upkeep
 
 logger = logging.getLogger(__name__)
@@ -90,4 +91,9 @@ def sync_stage(rt: Runtime) -> SyncStage:
 
 def run_worker(rt: Runtime, *, burst: bool = False) -> None:
     """Work the sync queue with the platform's stage and upkeep (``burst``: until it is empty)."""
-    sync_worker.run_worker(rt, stage=sync_stage(rt), upkeep=lambda: upkeep(rt), burst=burst)
+    set_worker_runtime(rt)
+    try:
+        sync_worker.run_worker(sync_engines(rt), stage=sync_stage(rt), reconcile=lambda: reconcile_syncs(rt),
+                               upkeep=lambda: upkeep(rt), burst=burst)
+    finally:
+        set_worker_runtime(None)

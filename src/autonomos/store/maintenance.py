@@ -33,6 +33,7 @@ MAINTENANCE_USERS = frozenset({
     "autonomos.services.apply",
     "autonomos.aam.sync.reconciler",
     "autonomos.aam.sync.scheduler",
+    "autonomos.services.sync_inputs",  # hands the reconciler and the scheduler their maintenance database
 })
 """The only modules allowed to import this one: operator commands and background jobs."""
 

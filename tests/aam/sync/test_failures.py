@@ -16,10 +16,10 @@ import orjson
 from sqlalchemy import text
 
 from autonomos.aam.sync import runs
-from autonomos.aam.sync.reconciler import reconcile
 from autonomos.services.worker import run_worker
 from autonomos.notifications import subscribe
 from autonomos.services import sync, tenants
+from autonomos.services.sync_inputs import reconcile_syncs
 from autonomos.runtime import Runtime
 from tests.aam.connectors.rest.conftest import vendor  # noqa: F401  (the fixture)
 from tests.conftest import make_settings, subprocess_env, wait_for
@@ -114,7 +114,7 @@ def test_a_terminal_error_fails_at_once_with_a_structured_error(rt, make_tenant,
     assert run.error["kind"] == "ConnectorFailed" and run.error["transient"] is False
     assert "HttpStatusError" in [c["kind"] for c in run.error["causes"]] and "403" in run.error["message"]
     assert [h["error"]["kind"] for h in run.history] == ["ConnectorFailed"]
-    assert reconcile(rt).enqueued == 0 or sync.get_run(rt, tenant, run_id).status == "failed"
+    assert reconcile_syncs(rt).enqueued == 0 or sync.get_run(rt, tenant, run_id).status == "failed"
     run_worker(rt, burst=True)
     assert sync.get_run(rt, tenant, run_id).attempts == 1  # nothing retried it
 
@@ -158,7 +158,7 @@ def test_a_run_that_kills_its_worker_every_time_ends_abandoned(rt, settings, mak
             run = wait_for(lambda: (r := sync.get_run(rt, tenant, run_id)).status == "abandoned" and r)
             # Several more upkeep rounds: nothing picks it up again.
             for _ in range(4):
-                reconcile(rt)
+                reconcile_syncs(rt)
                 time.sleep(0.5)
             assert not reached.acquire(timeout=1)
         finally:

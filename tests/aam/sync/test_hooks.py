@@ -14,6 +14,7 @@ from autonomos.aam.sync.engine import execute_run
 from autonomos.aam.sync.hooks import OpenedConnector, SyncStage
 from autonomos.errors import ConfigurationError
 from autonomos.services import connections
+from autonomos.services.sync_inputs import sync_engines
 from autonomos.services.worker import ApplyAfterSync, sync_stage
 
 from tests.aam.sync.conftest import write_accounts
@@ -34,10 +35,10 @@ class _Recorder:
 
 
 def test_the_stage_and_its_hook_are_required():
-    for name in ("stage", "upkeep"):
+    for name in ("stage", "reconcile", "upkeep"):
         assert inspect.signature(sync_worker.run_worker).parameters[name].default is inspect.Parameter.empty
     with pytest.raises(ConfigurationError):
-        jobs.set_worker(object())  # a runtime without a stage
+        jobs.set_worker(object())  # engines without a stage
     with pytest.raises(ConfigurationError):  # a job outside a wired worker leaves its run pending
         jobs.run_sync_job(str(uuid.uuid4()), str(uuid.uuid4()))
 
@@ -57,7 +58,7 @@ def test_the_hook_hears_every_batch_in_commit_order_and_the_finished_run(rt, fil
 
     with rt.db.tenant(tenant_id) as session:
         run, _ = runs.create_or_get_active(session, tenant_id, uuid.UUID(info.id), [], "incremental")
-    assert execute_run(rt, SyncStage(open_connector, recorder), tenant_id, run.id, "hook-test") == "succeeded"
+    assert execute_run(sync_engines(rt), SyncStage(open_connector, recorder), tenant_id, run.id, "hook-test") == "succeeded"
     assert len(recorder.batches) >= 2
     assert sum(b.result.read for b in recorder.batches) == 12_000
     assert {(b.run_id, b.stream) for b in recorder.batches} == {(run.id, "accounts")}

@@ -15,6 +15,7 @@ from autonomos.aam.sync import runs
 from autonomos.aam.sync.engine import execute_run
 from autonomos.aam.sync.hooks import OpenedConnector, SyncStage
 from autonomos.services import connections
+from autonomos.services.sync_inputs import sync_engines
 
 SECRET = "zq-distinctive-7731-value"
 
@@ -69,7 +70,7 @@ def _fail_a_run(rt, file_connection) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, l
 
     with rt.db.tenant(tenant_id) as session:
         run, _ = runs.create_or_get_active(session, tenant_id, uuid.UUID(info.id), [], "incremental")
-    status = execute_run(rt, SyncStage(open_connector, recorder), tenant_id, run.id, "log-test-worker")
+    status = execute_run(sync_engines(rt), SyncStage(open_connector, recorder), tenant_id, run.id, "log-test-worker")
     assert status == "failed" and recorder.finished == ["failed"]  # the hook hears about the failure
     return tenant_id, uuid.UUID(info.id), run.id, recorder.finished
 

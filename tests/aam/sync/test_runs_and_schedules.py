@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from autonomos.aam.sync import runs
-from autonomos.aam.sync.reconciler import reconcile
-from autonomos.aam.sync.scheduler import next_due, tick, validate_schedule
+from autonomos.aam.sync.scheduler import next_due, validate_schedule
 from autonomos.errors import InvalidInput
 from autonomos.services import connections, sync
+from autonomos.services.sync_inputs import reconcile_syncs, scheduler_tick
 from autonomos.runtime import Runtime
 from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import SyncRun, Tenant
@@ -68,7 +68,7 @@ def test_reconciler_revives_runs_with_a_dead_heartbeat(rt, make_tenant):
     quick = Runtime(make_settings(rt.settings.database_url, rt.settings.redis_url, rt.settings.data_dir,
                                   rt.settings.redis_namespace, AOS_SYNC_HEARTBEAT_TIMEOUT_S="1"))
     try:
-        report = reconcile(quick)
+        report = reconcile_syncs(quick)
     finally:
         quick.close()
     assert report.revived >= 1  # its job is still queued in Redis, so nothing needs re-enqueueing
@@ -87,10 +87,10 @@ def test_schedules(rt, make_tenant):
 
     tenant = make_tenant("sched")
     info = _connection(rt, tenant.id, "scheduled", schedule="every 1h")
-    first = tick(rt)
+    first = scheduler_tick(rt)
     assert any(sync.get_run(rt, tenant.id, r).connection_id == uuid.UUID(info.id) for r in first.started)
     sync.cancel_sync(rt, tenant.id, "scheduled", actor="test")
-    again = tick(rt)  # created a minute ago: not due for an hour
+    again = scheduler_tick(rt)  # created a minute ago: not due for an hour
     assert not any(sync.get_run(rt, tenant.id, r).connection_id == uuid.UUID(info.id) for r in again.started)
     with pytest.raises(InvalidInput):
         _connection(rt, tenant.id, "bad", schedule="sometimes")

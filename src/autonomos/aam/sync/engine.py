@@ -21,6 +21,7 @@ from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage,
 from autonomos.aam.connectors.context import ReadStopped
 from autonomos.aam.sync import runs
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
+from autonomos.aam.sync.inputs import SyncEngines
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
 from autonomos.aam.sync.exceptions import ConnectorFailed
 from autonomos.errors import AutonomosError
@@ -29,7 +30,6 @@ from autonomos.ordered_writers import OrderedWriters, WaitTurn
 from autonomos.aam.sync.watch import RunWatch
 from autonomos.notifications import notify, publish
 from autonomos.read_ahead import read_ahead
-from autonomos.runtime import Runtime
 from autonomos.store.tables import StreamState
 
 logger = logging.getLogger(__name__)
@@ -50,17 +50,19 @@ class _Stop(AutonomosError):
 class RunExecutor:
     """Runs one claimed sync run to its end (or to a cancel/pause request)."""
 
-    def __init__(self, rt: Runtime, run: runs.RunInfo, worker_id: str, stage: SyncStage) -> None:
-        self.rt = rt
+    def __init__(self, engines: SyncEngines, run: runs.RunInfo, worker_id: str, stage: SyncStage) -> None:
+        self.engines = engines
+        self.settings = engines.settings
         self.run = run
         self.worker_id = worker_id
         self.stage = stage
         self.batches = 0
-        self.batch_size = rt.settings.sync_batch_size
+        self.batch_size = engines.settings.batch_size
         self.total = BatchResult()
         self.attempt_read = 0
         self.per_stream: dict[str, dict[str, int]] = {}
-        self.watch = RunWatch(rt.db.tenant, run.tenant_id, run.id, worker_id, budget_s=rt.settings.sync_max_run_s)
+        self.watch = RunWatch(engines.db.tenant, run.tenant_id, run.id, worker_id,
+                              budget_s=engines.settings.max_run_s)
 
     def execute(self) -> str:
         run = self.run
@@ -72,7 +74,7 @@ class RunExecutor:
             opened = self.stage.open_connector(run.tenant_id, run.connection_id)
             connector = opened.connector
             if connector.context is not None:  # connectors that can stop inside a stream poll the watch
-                connector.context.control.install(self.watch, max_columns=self.rt.settings.max_columns)
+                connector.context.control.install(self.watch, max_columns=self.settings.max_columns)
             self._publish("sync.started", {"connection": opened.name, "attempt": run.attempts})
             streams = [s for s in connector.discover() if not run.streams or s.name in run.streams]
             for stream in streams:
@@ -128,9 +130,9 @@ class RunExecutor:
         full = run.mode == "full"
         lander = Lander(tenant, run.connection_id, stream, run.id, remember_keys=full)
         state = None if full and not self._resuming_full(stream) else self._load_state(stream.name)
-        with self.rt.db.tenant(tenant) as session:
+        with self.engines.db.tenant(tenant) as session:
             lander.check_first_load(session)
-        writers = OrderedWriters(self.rt.settings.sync_writers, name=f"land-{stream.name}")
+        writers = OrderedWriters(self.settings.writers, name=f"land-{stream.name}")
         stop = threading.Event()
         prepared_batches = self._prepared_batches(connector, stream, state, lander, stop)
         try:
@@ -149,7 +151,7 @@ class RunExecutor:
                             f"{provider} connector failed on stream {stream.name}: {exc}",
                             exc, tenant=tenant, connection=run.connection_id, run=run.id, stream=stream.name,
                         ) from exc
-                    with self.rt.db.tenant(tenant) as session:  # ids in read order = commit order
+                    with self.engines.db.tenant(tenant) as session:  # ids in read order = commit order
                         prepared = lander.reserve_ids(session, prepared)
                     self.batches += 1
                     writers.submit(prepared.keys, functools.partial(self._land, lander, prepared, checkpoint,
@@ -211,7 +213,7 @@ class RunExecutor:
         the previous checkpoint, landing as no-ops where they had landed. The run's final status
         commits synchronously, which flushes every batch before it.
         """
-        with self.rt.db.tenant(self.run.tenant_id) as session:
+        with self.engines.db.tenant(self.run.tenant_id) as session:
             session.execute(text("SET LOCAL synchronous_commit = off"))
             result = lander.write(session, prepared)
             wait_turn()
@@ -235,7 +237,7 @@ class RunExecutor:
             raise _Stop(control)
 
     def _load_state(self, stream: str) -> dict[str, Any] | None:
-        with self.rt.db.tenant(self.run.tenant_id) as session:
+        with self.engines.db.tenant(self.run.tenant_id) as session:
             return session.scalar(select(StreamState.cursor).where(
                 StreamState.tenant_id == self.run.tenant_id,
                 StreamState.connection_id == self.run.connection_id,
@@ -262,8 +264,8 @@ class RunExecutor:
 
     def _failed(self, exc: Exception) -> str:
         """Record the failed attempt: retry later (``pending``), ``failed`` or ``abandoned``."""
-        outcome = runs.record_failure(self.rt.db, self.run, self.worker_id, exc, counts=self._counts(),
-                                      base_s=self.rt.settings.retry_backoff_s)
+        outcome = runs.record_failure(self.engines.db, self.run, self.worker_id, exc, counts=self._counts(),
+                                      base_s=self.settings.retry_backoff_s)
         retrying = outcome is not None and outcome.status == "pending"
         logger.log(logging.WARNING if retrying else logging.ERROR, "sync run failed", exc_info=exc,
                    extra={"run_id": str(self.run.id), "outcome": outcome.status if outcome else "lost"})
@@ -279,19 +281,19 @@ class RunExecutor:
     def _finish(self, status: str, error: dict[str, Any] | None = None, *, event: str,
                 payload: dict[str, Any]) -> None:
         """The run's end and its notification commit together."""
-        with self.rt.db.tenant(self.run.tenant_id) as session:
+        with self.engines.db.tenant(self.run.tenant_id) as session:
             runs.finish(session, self.run.tenant_id, self.run.id, status, counts=self._counts(), error=error)
             if status == "succeeded":
                 self.stage.post_landing.run_succeeding(session, self._finished_run(status))
-            notify(self.rt, session, self.run.tenant_id, event, self._announced(payload))
+            notify(self.engines, session, self.run.tenant_id, event, self._announced(payload))
             if self.total.quarantined:
-                notify(self.rt, session, self.run.tenant_id, "quarantine.added", self._announced(
+                notify(self.engines, session, self.run.tenant_id, "quarantine.added", self._announced(
                     {"quarantined": self.total.quarantined, "reasons": dict(self.total.reasons)}))
 
     def _heartbeat(self, stop: threading.Event) -> None:
-        while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.rt.settings.sync_heartbeat_timeout_s / 3)):
+        while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.settings.heartbeat_timeout_s / 3)):
             try:
-                with self.rt.db.tenant(self.run.tenant_id) as session:
+                with self.engines.db.tenant(self.run.tenant_id) as session:
                     runs.heartbeat(session, self.run.tenant_id, self.run.id, self.worker_id)
             except Exception:  # a missed heartbeat is harmless; the next one retries
                 logger.warning("heartbeat failed", exc_info=True)
@@ -300,7 +302,7 @@ class RunExecutor:
         return {"run_id": str(self.run.id), "connection_id": str(self.run.connection_id), **payload}
 
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
-        publish(self.rt, self.run.tenant_id, event, self._announced(payload))
+        publish(self.engines, self.run.tenant_id, event, self._announced(payload))
 
 
 def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -310,11 +312,12 @@ def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def execute_run(rt: Runtime, stage: SyncStage, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str) -> str | None:
+def execute_run(engines: SyncEngines, stage: SyncStage, tenant_id: uuid.UUID, run_id: uuid.UUID,
+                worker_id: str) -> str | None:
     """Claim and execute one run; returns its final status, or None if it was not claimable."""
-    with rt.db.tenant(tenant_id) as session:
-        run = runs.claim(session, tenant_id, run_id, worker_id, rt.settings.sync_heartbeat_timeout_s)
+    with engines.db.tenant(tenant_id) as session:
+        run = runs.claim(session, tenant_id, run_id, worker_id, engines.settings.heartbeat_timeout_s)
     if run is None:
         return None
     with bind_ids(tenant_id=run.tenant_id, connection_id=run.connection_id, run_id=run.id):
-        return RunExecutor(rt, run, worker_id, stage).execute()
+        return RunExecutor(engines, run, worker_id, stage).execute()

@@ -11,22 +11,23 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from autonomos.aam.sync.hooks import SyncStage
+from autonomos.aam.sync.inputs import JobQueue, SyncEngines
 from autonomos.errors import ConfigurationError
-from autonomos.runtime import Runtime
 
-_WORKER: tuple[Runtime, SyncStage] | None = None
+_WORKER: tuple[SyncEngines, SyncStage] | None = None
 """Set by the worker process: jobs run in-process, with its engines and the stage it wired."""
 
 
-def queue_name(rt: Runtime) -> str:
-    return f"{rt.settings.redis_namespace}-sync"
+def queue_name(namespace: str) -> str:
+    """The sync queue of a Redis namespace (apply runs share it)."""
+    return f"{namespace}-sync"
 
 
-def sync_queue(rt: Runtime) -> Queue:
-    return Queue(queue_name(rt), connection=rt.queue_redis)
+def sync_queue(queue: JobQueue) -> Queue:
+    return Queue(queue.name, connection=queue.redis)
 
 
-def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True,
+def enqueue_run(queue: JobQueue, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_started: bool = True,
                 function: str = "autonomos.aam.sync.jobs.run_sync_job") -> bool:
     """Put the run on the queue unless a job for it is waiting there; returns whether it did.
 
@@ -36,7 +37,7 @@ def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_s
     apply runs of DCL use the same queue, with their own job function).
     """
     try:
-        status = Job.fetch(str(run_id), connection=rt.queue_redis).get_status(refresh=True)
+        status = Job.fetch(str(run_id), connection=queue.redis).get_status(refresh=True)
     except NoSuchJobError:
         status = None
     waiting = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
@@ -44,7 +45,7 @@ def enqueue_run(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID, *, trust_s
         waiting.add(JobStatus.STARTED)
     if status in waiting:
         return False
-    sync_queue(rt).enqueue(
+    sync_queue(queue).enqueue(
         function, str(tenant_id), str(run_id),
         job_id=str(run_id), job_timeout=-1, result_ttl=3600, failure_ttl=86400,
     )
@@ -58,18 +59,13 @@ def run_sync_job(tenant_id: str, run_id: str) -> str | None:
 
     if _WORKER is None:  # the run stays pending; a worker started by ``aos worker`` takes it
         raise ConfigurationError("sync jobs run only in a worker started by `aos worker`", run=run_id)
-    rt, stage = _WORKER
-    return execute_run(rt, stage, uuid.UUID(tenant_id), uuid.UUID(run_id), worker_identity())
+    engines, stage = _WORKER
+    return execute_run(engines, stage, uuid.UUID(tenant_id), uuid.UUID(run_id), worker_identity())
 
 
-def set_worker(rt: Runtime | None, stage: SyncStage | None = None) -> None:
-    """Install (or, with None, remove) the process's runtime and stage for the jobs it runs."""
+def set_worker(engines: SyncEngines | None, stage: SyncStage | None = None) -> None:
+    """Install (or, with None, remove) the process's engines and stage for the jobs it runs."""
     global _WORKER
-    if rt is not None and stage is None:
+    if engines is not None and stage is None:
         raise ConfigurationError("a worker needs its sync stage (connector factory and post-landing hook)")
-    _WORKER = None if rt is None else (rt, stage)
-
-
-def worker_runtime() -> Runtime | None:
-    """The worker process's runtime, for job functions (None outside a worker)."""
-    return None if _WORKER is None else _WORKER[0]
+    _WORKER = None if engines is None else (engines, stage)

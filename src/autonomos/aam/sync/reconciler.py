@@ -15,11 +15,11 @@ import logging
 
 from sqlalchemy import select, text
 
+from autonomos.aam.sync.inputs import SyncEngines
 from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.notifications import publish
-from autonomos.runtime import Runtime
 from autonomos.store import attempts
-from autonomos.store.maintenance import maintenance_database
+from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import SyncRun
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ class ReconcileReport:
     abandoned: int = 0
 
 
-def reconcile(rt: Runtime) -> ReconcileReport:
-    timeout = rt.settings.sync_heartbeat_timeout_s
+def reconcile(engines: SyncEngines, maintenance: MaintenanceDatabase) -> ReconcileReport:
+    """One pass over every tenant's runs (``maintenance``: the cross-tenant database)."""
+    timeout = engines.settings.heartbeat_timeout_s
     revived = abandoned = 0
-    with maintenance_database(rt).session() as session:
+    with maintenance.session() as session:
         stale = session.execute(
             select(SyncRun.tenant_id, SyncRun.id, SyncRun.connection_id, SyncRun.heartbeat_at)
             .where(SyncRun.status == "running", text(attempts.stale_heartbeat_sql("sync_runs.heartbeat_at")))
@@ -45,7 +46,7 @@ def reconcile(rt: Runtime) -> ReconcileReport:
         lost = []
         for tenant_id, run_id, connection_id, heartbeat_at in stale:
             outcome = attempts.record_failure(session, SyncRun, tenant_id, run_id, attempts.lost_worker_record(),
-                                              worker_id=None, base_s=rt.settings.retry_backoff_s,
+                                              worker_id=None, base_s=engines.settings.retry_backoff_s,
                                               failed_at=heartbeat_at)
             if outcome is not None:
                 lost.append((tenant_id, run_id, connection_id, outcome))
@@ -61,8 +62,8 @@ def reconcile(rt: Runtime) -> ReconcileReport:
             abandoned += 1
             logger.warning("sync run abandoned after %d failed attempts in a row", outcome.failures,
                            extra={"run_id": str(run_id)})
-        publish(rt, tenant_id, "sync.abandoned" if outcome.status == "abandoned" else "sync.retrying",
+        publish(engines, tenant_id, "sync.abandoned" if outcome.status == "abandoned" else "sync.retrying",
                 {"run_id": str(run_id), "connection_id": str(connection_id), "error": outcome.error,
                  "failures": outcome.failures, "next_attempt_at": outcome.next_attempt_at})
-    enqueued = sum(1 for tenant_id, run_id in pending if enqueue_run(rt, tenant_id, run_id, trust_started=False))
+    enqueued = sum(1 for tenant_id, run_id in pending if enqueue_run(engines.queue, tenant_id, run_id, trust_started=False))
     return ReconcileReport(revived, enqueued, abandoned)

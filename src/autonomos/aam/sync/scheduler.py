@@ -15,11 +15,11 @@ from croniter import croniter
 from sqlalchemy import func, select
 
 from autonomos.aam.sync import runs
+from autonomos.aam.sync.inputs import SyncEngines
 from autonomos.aam.sync.jobs import enqueue_run
 from autonomos.aam.sync.reconciler import ReconcileReport, reconcile
 from autonomos.errors import InvalidInput
-from autonomos.runtime import Runtime
-from autonomos.store.maintenance import maintenance_database
+from autonomos.store.maintenance import MaintenanceDatabase
 from autonomos.store.tables import Connection, SyncRun
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
@@ -51,9 +51,10 @@ class TickReport:
     reconciled: ReconcileReport
 
 
-def tick(rt: Runtime, now: dt.datetime | None = None) -> TickReport:
+def tick(engines: SyncEngines, maintenance: MaintenanceDatabase, now: dt.datetime | None = None) -> TickReport:
+    """Start every due scheduled sync, then reconcile (``maintenance``: the cross-tenant database)."""
     now = now or dt.datetime.now(dt.UTC)
-    with maintenance_database(rt).session() as session:
+    with maintenance.session() as session:
         last_run = (
             select(SyncRun.connection_id, func.max(SyncRun.created_at).label("last"))
             .group_by(SyncRun.connection_id).subquery()
@@ -71,9 +72,9 @@ def tick(rt: Runtime, now: dt.datetime | None = None) -> TickReport:
             continue  # an invalid schedule was refused on write; never let one stop the others
         if not due:
             continue
-        with rt.db.tenant(tenant_id) as session:
+        with engines.db.tenant(tenant_id) as session:
             run, created = runs.create_or_get_active(session, tenant_id, connection_id, [], "incremental")
         if created:
-            enqueue_run(rt, tenant_id, run.id)
+            enqueue_run(engines.queue, tenant_id, run.id)
             started.append(run.id)
-    return TickReport(started, reconcile(rt))
+    return TickReport(started, reconcile(engines, maintenance))

@@ -1,8 +1,8 @@
 """The RQ worker loop for sync jobs, plus an upkeep thread.
 
-Jobs run inside the worker process (RQ's SimpleWorker) and reuse its engines and the
+Jobs run inside the worker process (RQ's SimpleWorker) and reuse the engines and the
 ``SyncStage`` its entry point wired (``autonomos.services.worker``: connectors and the DCL
-apply hook). The worker reconciles at start, and every ``AOS_WORKER_UPKEEP_S`` seconds it calls
+apply hook). The worker calls the given ``reconcile`` at start, and every ``AOS_WORKER_UPKEEP_S`` seconds it calls
 the given ``upkeep``: runs left by dead workers or lost in a Redis flush are picked up again
 even when no scheduler runs, and the embedding outbox is drained into the vector store.
 """
@@ -20,8 +20,7 @@ from rq import SimpleWorker
 
 from autonomos.aam.sync import jobs
 from autonomos.aam.sync.hooks import SyncStage
-from autonomos.aam.sync.reconciler import reconcile
-from autonomos.runtime import Runtime
+from autonomos.aam.sync.inputs import SyncEngines
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +32,25 @@ def worker_identity() -> str:
     return _IDENTITY
 
 
-def run_worker(rt: Runtime, *, stage: SyncStage, upkeep: Callable[[], object], burst: bool = False) -> None:
-    """Work the sync queue (until it is empty with ``burst``); ``upkeep`` must survive its own failures."""
-    jobs.set_worker(rt, stage)
+def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[], object],
+               upkeep: Callable[[], object], burst: bool = False) -> None:
+    """Work the sync queue (until it is empty with ``burst``); ``upkeep`` must survive its own failures.
+
+    ``reconcile`` runs once before the first job (the reconciler needs the maintenance database,
+    which the entry point holds); ``upkeep`` every ``upkeep_s`` seconds after that."""
+    jobs.set_worker(engines, stage)
     stop = threading.Event()
-    reconcile(rt)
+    reconcile()
 
     def keep_up() -> None:
-        while not stop.wait(rt.settings.worker_upkeep_s):
+        while not stop.wait(engines.settings.upkeep_s):
             upkeep()
 
     thread = threading.Thread(target=keep_up, name="upkeep", daemon=True)
     if not burst:
         thread.start()
     try:
-        worker = SimpleWorker([jobs.sync_queue(rt)], connection=rt.queue_redis, name=f"aos-{_IDENTITY}".replace(":", "-"))
+        worker = SimpleWorker([jobs.sync_queue(engines.queue)], connection=engines.queue.redis, name=f"aos-{_IDENTITY}".replace(":", "-"))
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:
         stop.set()

@@ -2,7 +2,7 @@
 registers them all on ``Base.metadata`` (Alembic's env and the tests rely on that)."""
 
 from autonomos.store.tables.api import IdempotencyKey, PlatformApiKey
-from autonomos.store.tables.apply import ApplyRun, ApplyStaging
+from autonomos.store.tables.apply import ApplyRun
 from autonomos.store.tables.canonical import (
     CanonicalEvent,
     CanonicalRecord,
@@ -39,7 +39,6 @@ __all__ = [
     "AgentRun",
     "ApiKey",
     "ApplyRun",
-    "ApplyStaging",
     "AuditLog",
     "IdempotencyKey",
     "PlatformApiKey",

@@ -1,17 +1,17 @@
-"""Applying mapping versions: apply runs (bulk movement is recorded per run, not per row)
-and the apply's COPY target."""
+"""Applying mapping versions: apply runs (bulk movement is recorded per run, not per row; the
+apply's COPY target is a temporary table of each batch's transaction, ``dcl.apply.writer``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKeyConstraint, Index, Integer, PrimaryKeyConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKeyConstraint, Index, Integer
 from sqlalchemy import String, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from autonomos.store.base import Base, TableScope, TenantOwned, new_id_column, utcnow_column
+from autonomos.store.base import Base, TenantOwned, new_id_column, utcnow_column
 
 
 class ApplyRun(TenantOwned, Base):
@@ -47,26 +47,3 @@ class ApplyRun(TenantOwned, Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[dt.datetime] = utcnow_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ApplyStaging(Base):
-    """COPY target of the apply: transformed rows of one micro-batch. Never holds a committed row."""
-
-    __tablename__ = "apply_staging"
-    __scope__: TableScope = "staging"
-    __table_args__ = (PrimaryKeyConstraint("batch_id", "seq"), {"prefixes": ["UNLOGGED"]})
-
-    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    seq: Mapped[int] = mapped_column(Integer, nullable=False)
-    raw_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    raw_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    """The raw record's version: written only if it is still the record's head."""
-    record_key: Mapped[str] = mapped_column(Text, nullable=False)
-    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    data: Mapped[str | None] = mapped_column(Text)
-    """Canonical JSON text; parsed into JSONB only for records whose output changed."""
-    is_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    error: Mapped[str | None] = mapped_column(Text)
-    unknown_fields: Mapped[str | None] = mapped_column(Text)
-    """JSON text of the payload's keys the version does not read (cut when the batch is read)."""
