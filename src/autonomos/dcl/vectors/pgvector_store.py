@@ -33,8 +33,9 @@ ITERATIVE_SCAN = "relaxed_order"
 
 class PgVectorStore:
     name = "pgvector"
+    DEFAULT_EF_SEARCH = 100
 
-    def __init__(self, db: Database, *, ef_search: int = 100, max_scan_tuples: int = 20000) -> None:
+    def __init__(self, db: Database, *, ef_search: int = DEFAULT_EF_SEARCH, max_scan_tuples: int = 20000) -> None:
         self.db = db
         self.ef_search = ef_search
         self.max_scan_tuples = max_scan_tuples
