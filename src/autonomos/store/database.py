@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,13 +68,18 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def tenant(self, tenant_id: uuid.UUID | str) -> Iterator[Session]:
-        """One transaction in which only ``tenant_id``'s rows exist; commits on success."""
+    def tenant(self, tenant_id: uuid.UUID | str, *, settings: Mapping[str, str] | None = None) -> Iterator[Session]:
+        """One transaction in which only ``tenant_id``'s rows exist; commits on success.
+
+        ``settings``: more transaction-local settings (pgvector's search parameters, say), set
+        in the same statement as the tenant: a latency-bound query saves a round trip.
+        """
         if not tenant_id:
             raise TenantContextMissing("a tenant id is required for tenant-scoped work")
         tenant = uuid.UUID(str(tenant_id))
+        extra = [func.set_config(name, value, True) for name, value in (settings or {}).items()]
         with engine_boundary("postgres"), self._sessions() as session, session.begin():
-            session.execute(select(func.set_config(TENANT_SETTING, str(tenant), True)))
+            session.execute(select(func.set_config(TENANT_SETTING, str(tenant), True), *extra))
             yield session
 
     def dispose(self) -> None:
