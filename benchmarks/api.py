@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--ramp", default="300,400,500,600,800,1000", help="Rates tried after the fixed run.")
     parser.add_argument("--ramp-seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=1, help="Server processes.")
+    parser.add_argument("--workers", type=int, default=2, help="Server processes (2: one a core here).")
     parser.add_argument("--json", action="store_true", help="Print one JSON object last.")
     args = parser.parse_args()
 

@@ -88,12 +88,10 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
     change, in the order of the unique index (connection id, stream, record key), so a page is
     an index range, never a sort; ``after`` resumes behind such a triple."""
     with rt.db.tenant(tenant_id) as session:
-        query = (select(*_RECORD_COLUMNS, Connection.name)
-                 .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
-                       & (Connection.id == CanonicalRecord.connection_id))
+        order = (CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
+        query = (select(*_RECORD_COLUMNS)
                  .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity)
-                 .order_by(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
-                 .limit(limit))
+                 .order_by(*order).limit(limit))
         if connection:
             query = query.where(CanonicalRecord.connection_id == connection_id(session, tenant_id, connection))
         for name, value in (where or {}).items():
@@ -101,10 +99,16 @@ def list_records(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connection: 
         if not include_deleted:
             query = query.where(CanonicalRecord.is_deleted.is_(False))
         if after is not None:
-            query = query.where(tuple_(CanonicalRecord.connection_id, CanonicalRecord.stream, CanonicalRecord.record_key)
-                                > tuple_(uuid.UUID(after[0]), after[1], after[2]))
+            query = query.where(tuple_(*order) > tuple_(uuid.UUID(after[0]), after[1], after[2]))
         if modified_after is not None:
             query = query.where(CanonicalRecord.updated_at > modified_after)
+        # The page is cut first and named after: joined before the limit, the planner misjudged
+        # the join's size and sorted every record of the entity (6 ms at 10,000) instead of
+        # reading the first rows of the index (0.2 ms).
+        page = query.subquery()
+        query = (select(page, Connection.name)
+                 .join(Connection, (Connection.tenant_id == tenant_id) & (Connection.id == page.c.connection_id))
+                 .order_by(page.c.connection_id, page.c.stream, page.c.record_key))
         found = [_record(*row) for row in session.execute(query)]
         if not found and after is None and not _entity_known(session, tenant_id, entity):
             raise InvalidInput(f"no such entity {entity!r}: no ontology or mapping of this tenant names it")
