@@ -99,7 +99,7 @@ def write_accounts(path: Path, marker: str, prefix: str, first: int, count: int)
         writer = csv.writer(handle)
         writer.writerow(["Id", "Name", "Industry", "AnnualRevenue", "Website", "BillingCity"])
         for i in range(first, first + count):
-            writer.writerow([f"{prefix}-{i:09d}", f"{marker} Account {i}", INDUSTRIES[i % 5], str(1000 * i),
+            writer.writerow([f"{prefix}-{i:09d}", f"{marker} Account {i}", INDUSTRIES[i % 5], str(1000 * (i % 997)),
                              f"https://{prefix}-{i}.example.com", f"{marker} City {i % 97}"])
 
 
