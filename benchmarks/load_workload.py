@@ -157,12 +157,14 @@ def _wait_applied(owner: Owner, tenant: LoadTenant, expected: int) -> None:
     """Until every apply run of the tenant is done and its canonical records are all there."""
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        [(active, bad, records)] = owner.sql(
+        [(active, bad, held, records)] = owner.sql(
             "SELECT (SELECT count(*) FROM apply_runs WHERE tenant_id = %(t)s AND status IN ('pending', 'running')),"
             "       (SELECT count(*) FROM apply_runs WHERE tenant_id = %(t)s AND status IN ('failed', 'abandoned')),"
+            "       (SELECT count(*) FROM drift_events WHERE tenant_id = %(t)s AND status = 'open'"
+            "        AND severity = 'breaking'),"
             "       (SELECT count(*) FROM canonical_records WHERE tenant_id = %(t)s)", t=tenant.info.id)
-        if bad:
-            raise AutonomosError(f"{bad} apply runs of {tenant.info.slug} failed")
+        if bad or held:  # a held stream waits for a person: the workload would wait for ever
+            raise AutonomosError(f"{tenant.info.slug}: {bad} apply runs failed, {held} breaking drift events open")
         if not active and records >= expected:
             return
         time.sleep(0.25)
