@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -29,6 +29,7 @@ from autonomos.dcl.matching.schema_files import source_fields, system_name
 from autonomos.dcl.matching.typing import FieldProposal, SourceField
 from autonomos.dcl.vectors import VectorStoreError, resolve, vector_store
 from autonomos.services.ontology import ontology_version
+from autonomos.services.tenant_calibration import tenant_calibration
 from autonomos.runtime import Runtime
 from autonomos.store.tables import AgentRun
 
@@ -63,6 +64,9 @@ def propose_mappings(
     """
     started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     config = config or MatcherConfig()
+    if config.thresholds.calibration is None:
+        # the tenant's own approvals and rejections refine when `auto` is safe
+        config = replace(config, thresholds=replace(config.thresholds, calibration=tenant_calibration(rt, tenant_id)))
     embedder = embedder or get_embedder(config.embedder)
     target_name = (target.get("name") or target.get("system")) if target else None
     if target is None:

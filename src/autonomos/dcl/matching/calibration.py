@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autonomos.dcl.matching.probability import auto_calibration
+from autonomos.dcl.matching.probability import Calibration, auto_calibration
 from autonomos.dcl.matching.typing import Candidate, DecisionTier, EntityAssignment
 
 
@@ -35,6 +35,8 @@ class Thresholds:
     """A name match resting on a bare generic word needs meaning at least this close as well."""
     auto_rejected: float = 0.7
     """A candidate whose target a person rejected for a field at least this similar is never `auto`."""
+    calibration: Calibration | None = None
+    """The `auto` calibration to use: the shipped one unless a tenant's decisions refined it."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
     blockers: list[str] = []
     if best.score < thresholds.auto_score:
         blockers.append("score below auto threshold")
-    if thresholds.auto_lower_bound > 0 and auto_calibration().lower_bound(best.score) < thresholds.auto_lower_bound:
+    calibration = thresholds.calibration or auto_calibration()
+    if thresholds.auto_lower_bound > 0 and calibration.lower_bound(best.score) < thresholds.auto_lower_bound:
         blockers.append("calibrated lower bound too low")
     if best.score - runner_up < thresholds.auto_margin:
         blockers.append("runner-up too close")

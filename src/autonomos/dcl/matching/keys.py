@@ -130,6 +130,8 @@ def target_references(targets: Sequence[TargetField]) -> dict[int, str]:
 
 KEY_SCORE = 0.92
 ELSEWHERE_SCORE = 0.8
+ELSEWHERE_SPREAD = 0.1
+"""How far a plausible other entity lifts its reference above ELSEWHERE_SCORE (never up to KEY_SCORE)."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,14 @@ def key_links(
     sources: Sequence[SourceField],
     targets: Sequence[TargetField],
     entity_of_table: dict[str, str | None],
+    entity_scores: dict[str, dict[str, float]] | None = None,
 ) -> KeyLinks:
-    """Map every occurrence of an owned source key to the target's reference to the owner's entity."""
+    """Map every occurrence of an owned source key to the target's reference to the owner's entity.
+
+    Outside the table's own entity, the references are ranked by how plausible each entity is for the
+    occurrence's table (`entity_scores`), so the runners-up are the references of the likeliest tables.
+    """
+    entity_scores = entity_scores or {}
     keys = source_keys(sources)
     references = target_references(targets)
     boosted: dict[tuple[int, int], float] = {}
@@ -187,10 +195,13 @@ def key_links(
             continue
         related.setdefault(f.table, set()).add(entity)
         home = entity_of_table.get(f.table)
+        plausible = entity_scores.get(f.table, {})
+        best = max(plausible.values(), default=0.0)
         for table in dict.fromkeys(t.table for t in targets):
             plain = _plain_reference(references, targets, entity, table)
             if plain:
-                boosted[(row, plain[0])] = KEY_SCORE if table == home else ELSEWHERE_SCORE
+                share = max(0.0, plausible.get(table, 0.0) / best) if best > 0 else 0.0
+                boosted[(row, plain[0])] = KEY_SCORE if table == home else ELSEWHERE_SCORE + ELSEWHERE_SPREAD * share
     return KeyLinks(boosted, frozenset(foreign), {table: frozenset(e) for table, e in related.items()})
 
 

@@ -169,7 +169,8 @@ def propose(
         config.context,
     )
     assignments = owners_to_hubs(assignments, sources, targets, target_tables, analyzer, embedder)
-    links = key_links(sources, targets, {a.source_table: a.entity for a in assignments})
+    links = key_links(sources, targets, {a.source_table: a.entity for a in assignments},
+                      {a.source_table: a.scores for a in assignments})
     factors = context_factors(assignments, target_tables, config.off_entity, config.off_entity_floor)
     for row, table in enumerate(source_tables):
         for entity in links.related_entities.get(table, ()):

@@ -4,7 +4,9 @@ The table in knowledge/calibration.json was fitted by `benchmarks/fit_calibratio
 dev set only (never on any other benchmark's gold): pool-adjacent-violators over the first
 candidates' scores, each block keeping how many fields it pooled. A second table is fitted over the
 fields that pass every other `auto` gate; `auto` needs the lower bound of its block's rate (Wilson,
-z = 1.64), so a block seen on few fields cannot look certain.
+z = 1.64), so a block seen on few fields cannot look certain. A tenant's own approved and rejected
+decisions refine the shipped table (`Calibration.refined`): each decision is one more observation in
+the block of its score, so a tenant whose people reject high-scoring candidates sees fewer `auto`s.
 """
 
 from __future__ import annotations
@@ -42,6 +44,32 @@ class Calibration:
         """Wilson lower bound of that probability given how many fields the block pooled."""
         block = self._block(score)
         return round(wilson_lower(self.right[block], self.total[block]), 3)
+
+
+    def refined(self, decisions: Sequence[tuple[float, bool]]) -> Calibration:
+        """This table with a tenant's decisions (first candidate's score, approved?) added to their blocks.
+
+        The shipped counts act as the prior; adjacent blocks whose rates fall out of order are pooled
+        again, so the refined table stays monotone in the score.
+        """
+        if not decisions:
+            return self
+        right, total = list(self.right), list(self.total)
+        for score, approved in decisions:
+            block = self._block(score)
+            right[block] += int(approved)
+            total[block] += 1
+        blocks: list[list[float]] = []
+        for edge, r, t in zip(self.edges, right, total):
+            blocks.append([edge, r, t])
+            while len(blocks) > 1 and _rate(blocks[-2]) >= _rate(blocks[-1]):
+                edge_, r_, t_ = blocks.pop()
+                blocks[-1] = [edge_, blocks[-1][1] + r_, blocks[-1][2] + t_]
+        return Calibration(tuple(b[0] for b in blocks), tuple(int(b[1]) for b in blocks), tuple(int(b[2]) for b in blocks))
+
+
+def _rate(block: Sequence[float]) -> float:
+    return block[1] / block[2] if block[2] else 0.0
 
 
 def wilson_lower(right: int, total: int, z: float = Z) -> float:

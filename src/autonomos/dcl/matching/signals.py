@@ -123,17 +123,35 @@ def _best_cover(relation: np.ndarray, present: np.ndarray) -> np.ndarray:
     return relation[:, present].max(axis=1)
 
 
+EMBEDDING_CACHE_SIZE = 200_000
+_embedding_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def embedded(texts: Sequence[str], embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of distinct texts, each embedded once per process and model.
+
+    A worker matches many sources against one ontology: its texts (and table descriptions read
+    again by later steps) are embedded the first time only. The embedder is deterministic, so a
+    cached vector is the vector it would give again.
+    """
+    missing = [text for text in texts if (embedder.model, text) not in _embedding_cache]
+    if missing:
+        if len(_embedding_cache) + len(missing) > EMBEDDING_CACHE_SIZE:
+            _embedding_cache.clear()
+        for text, vector in zip(missing, embedder.embed(missing)):
+            _embedding_cache[(embedder.model, text)] = vector
+    return {text: _embedding_cache[(embedder.model, text)] for text in texts}
+
+
 def meaning_similarity(source_texts: Sequence[str], target_texts: Sequence[str], embedder: Embedder) -> np.ndarray:
     """Cosine similarity of embedded texts (name words, description), clipped to [0, 1].
 
     Each distinct text is embedded once; similarities are rounded to 3 digits so float
     differences between machines' math libraries cannot change a ranking.
     """
-    unique = list(dict.fromkeys((*source_texts, *target_texts)))
-    index = {text: row for row, text in enumerate(unique)}
-    vectors = embedder.embed(unique)
-    source_vectors = vectors[[index[text] for text in source_texts]]
-    target_vectors = vectors[[index[text] for text in target_texts]]
+    vectors = embedded(list(dict.fromkeys((*source_texts, *target_texts))), embedder)
+    source_vectors = np.stack([vectors[text] for text in source_texts]) if source_texts else np.zeros((0, 1), np.float32)
+    target_vectors = np.stack([vectors[text] for text in target_texts]) if target_texts else np.zeros((0, 1), np.float32)
     return np.round(np.clip(source_vectors @ target_vectors.T, 0.0, 1.0), 3).astype(np.float32)
 
 
