@@ -34,6 +34,7 @@ from autonomos.engines.postgres import libpq_dsn, to_sqlalchemy_url
 from autonomos.errors import AutonomosError
 from autonomos.runtime import Runtime
 from autonomos.services import apikeys, connections, mappings, review, sync, tenants, webhooks
+from autonomos.services.sync_inputs import job_queue
 
 WORKER_ENV = {"AOS_SYNC_HEARTBEAT_TIMEOUT_S": "10", "AOS_WORKER_UPKEEP_S": "1", "AOS_RETRY_BACKOFF_S": "1",
               "AOS_LOG_FORMAT": "json"}
@@ -74,7 +75,7 @@ class Fleet:
                                                    stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 120
         while rt is not None and time.monotonic() < deadline:
-            names = {w.name for w in Worker.all(connection=rt.queue_redis, queue=jobs.sync_queue(rt))}
+            names = {w.name for w in Worker.all(connection=rt.queue_redis, queue=jobs.sync_queue(job_queue(rt)))}
             if all(any(f"-{p.pid}-" in name for name in names) for p in self.processes):
                 return
             time.sleep(0.2)
