@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 
 from autonomos.aam.connectors.base import BadRecord, RecordBatch, RecordMessage, StateMessage, StreamSpec, rows_in
 from autonomos.aam.connectors.context import ReadStopped
-from autonomos.aam.sync import runs
+from autonomos.aam.sync import jobs, runs
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, SyncStage
 from autonomos.aam.sync.inputs import SyncEngines
 from autonomos.aam.sync.landing import BatchResult, Lander, PreparedBatch
@@ -266,6 +266,7 @@ class RunExecutor:
         """Record the failed attempt: retry later (``pending``), ``failed`` or ``abandoned``."""
         outcome = runs.record_failure(self.engines.db, self.run, self.worker_id, exc, counts=self._counts(),
                                       base_s=self.settings.retry_backoff_s)
+        self._hand_off()
         retrying = outcome is not None and outcome.status == "pending"
         logger.log(logging.WARNING if retrying else logging.ERROR, "sync run failed", exc_info=exc,
                    extra={"run_id": str(self.run.id), "outcome": outcome.status if outcome else "lost"})
@@ -289,6 +290,18 @@ class RunExecutor:
             if self.total.quarantined:
                 notify(self.engines, session, self.run.tenant_id, "quarantine.added", self._announced(
                     {"quarantined": self.total.quarantined, "reasons": dict(self.total.reasons)}))
+        self._hand_off()
+
+    def _hand_off(self) -> None:
+        """This run no longer counts against its tenant's limit: the tenant's next due run goes to
+        the head of the queue now, before the apply of this one, rather than waiting for upkeep."""
+        try:
+            with self.engines.db.tenant(self.run.tenant_id) as session:
+                waiting = runs.next_due(session, self.run.tenant_id)
+            if waiting is not None:
+                jobs.enqueue_front(self.engines.queue, self.run.tenant_id, waiting)
+        except Exception:  # the reconciler enqueues it on its next round
+            logger.warning("handing the next run on failed", exc_info=True)
 
     def _heartbeat(self, stop: threading.Event) -> None:
         while not stop.wait(min(HEARTBEAT_INTERVAL_S, self.settings.heartbeat_timeout_s / 3)):

@@ -110,6 +110,15 @@ def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: 
     return info(row) if row is not None else None
 
 
+def next_due(session: Session, tenant_id: uuid.UUID) -> uuid.UUID | None:
+    """The tenant's oldest pending run that is due: the one to hand a freed place to."""
+    return session.scalar(
+        select(SyncRun.id)
+        .where(SyncRun.tenant_id == tenant_id, SyncRun.status == "pending",
+               SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+        .order_by(SyncRun.created_at).limit(1))
+
+
 def _tenant_limit(session: Session, tenant_id: uuid.UUID) -> int:
     settings = session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
     return int(settings.get("max_concurrent_syncs", DEFAULT_TENANT_CONCURRENCY))
