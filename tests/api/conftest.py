@@ -60,6 +60,7 @@ class Seeded:
     link_id: uuid.UUID
     webhook_id: uuid.UUID
     delivery_id: uuid.UUID
+    drift_event_id: uuid.UUID
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,22 @@ def seeded(rt, tmp_path_factory) -> Seeded:
     hook, _ = webhooks.create_webhook(rt, tenant, "http://127.0.0.1:9/hook", ["seeded.kind"], actor="test")
     notifications.publish(rt, tenant, "seeded.kind", {})
     delivery = webhooks.list_deliveries(rt, tenant, hook.id)[0]
+    rows = _operational_rows(rt, tenant, uuid.UUID(conn.id), uuid.UUID(record["id"]))
     return Seeded(tenant, conn.id, started.run.id, record["id"], proposal.id, published[0].version.id, key.id,
-                  webhook_id=hook.id, delivery_id=delivery.id,
-                  **_operational_rows(rt, tenant, uuid.UUID(conn.id), uuid.UUID(record["id"])))
+                  webhook_id=hook.id, delivery_id=delivery.id, **rows,
+                  drift_event_id=_open_drift_event(rt, tenant, tmp_path_factory.mktemp("drift")))
+
+
+def _open_drift_event(rt, tenant: uuid.UUID, folder) -> uuid.UUID:
+    """An open breaking drift event as a sync detects it: a second connection over its own file
+    (unmapped, so the records and mappings of ``crm`` stay as they are) loses a column."""
+    from tests.services.test_drift import base_rows, synced_stream
+
+    stream = synced_stream(rt, tenant, folder / "accounts.csv")
+    stream.sync([{k: v for k, v in r.items() if k != "Industry"} for r in base_rows()])
+    (event,) = stream.events()
+    assert (event.kind, event.status) == ("field_removed", "open")
+    return event.id
 
 
 def _operational_rows(rt, tenant: uuid.UUID, connection_id: uuid.UUID, record_id: uuid.UUID) -> dict:

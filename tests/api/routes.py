@@ -21,7 +21,7 @@ ID_VALUES = {"connection_id": "connection_id", "run_id": "run_id", "record_id": 
              "proposal_id": "proposal_id", "version_id": "version_id", "key_id": "key_id", "item_id": "item_id",
              "snapshot_id": "snapshot_id", "ontology_version_id": "ontology_version_id",
              "agent_run_id": "agent_run_id", "eval_run_id": "eval_run_id", "link_id": "link_id",
-             "webhook_id": "webhook_id", "delivery_id": "delivery_id"}
+             "webhook_id": "webhook_id", "delivery_id": "delivery_id", "drift_event_id": "drift_event_id"}
 """Path parameter -> the ``Seeded`` attribute holding tenant B's object of that kind."""
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {

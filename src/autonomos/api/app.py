@@ -18,8 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from autonomos.api import openapi, problems
 from autonomos.api.auth import KeyCache, RevocationListener
 from autonomos.api.context import RequestContext
-from autonomos.api.routes import (catalogue, connections, health, history, keys, mappings, notifications, ontology,
-                                  proposals, quarantine, records, runs, settings, snapshots, tenants, webhooks)
+from autonomos.api.routes import (catalogue, connections, drift, health, history, keys, mappings, notifications,
+                                  ontology, proposals, quarantine, records, runs, settings, snapshots, tenants, webhooks)
 from autonomos.console import create_console
 from autonomos.runtime import Runtime
 
@@ -54,7 +54,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     app.state.rt = rt
     app.state.key_cache = KeyCache()
     problems.install(app)
-    for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, mappings,
+    for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, drift, mappings,
                    records, history, keys, settings, tenants, notifications, webhooks):
         app.include_router(module.router)
     openapi.install(app)

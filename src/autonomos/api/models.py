@@ -47,6 +47,7 @@ class Connection(BaseModel):
     has_credentials: bool
     schedule: str | None
     status: str
+    drift_policy: str = Field(description="propagate, hold or ignore: what a detected schema change does.")
 
 
 class ConnectionTest(BaseModel):
@@ -216,6 +217,34 @@ class EvalRun(BaseModel):
     pooled: Json | None
     created_at: str | None
     scores: Json | None = None
+
+
+class DriftEvent(BaseModel):
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    stream: str
+    kind: str
+    severity: str = Field(description="breaking, degrading or informational.")
+    rule: str
+    field: str
+    status: str = Field(description="open, accepted, rejected, muted or repaired.")
+    confidence: float | None
+    before: Any = None
+    after: Any = None
+    detected_at: dt.datetime
+    from_snapshot_id: uuid.UUID | None
+    to_snapshot_id: uuid.UUID
+    repair: Json | None = Field(description="The proposed (or published) repair: per mapping its action, fields, "
+                                            "confidence and agent run; its status.")
+    details: Json | None = Field(default=None, description="On the single event: sample values and the evidence "
+                                                           "of the check, as ``aos drift show`` prints them.")
+
+
+class DriftMutes(BaseModel):
+    connection_id: uuid.UUID
+    stream: str
+    muted_kinds: list[str] = Field(description="Kinds of the stream recorded as muted: written, never announced, "
+                                               "never holding.")
 
 
 class AuditRow(BaseModel):

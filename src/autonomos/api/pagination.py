@@ -83,3 +83,19 @@ def number(cursor: str | None) -> int | None:
     if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
         raise _invalid()
     return after
+
+
+def keyed(cursor: str | None, parts: int) -> tuple[str, ...] | None:
+    """A cursor of ``parts`` strings, a timestamp first and a uuid last (newest-first lists
+    ordered by more than time and id), checked, as the services take it."""
+    after = decode(cursor)
+    if after is None:
+        return None
+    try:
+        if not isinstance(after, list) or len(after) != parts or not all(isinstance(a, str) for a in after):
+            raise ValueError
+        dt.datetime.fromisoformat(after[0])
+        uuid.UUID(after[-1])
+    except ValueError:
+        raise _invalid() from None
+    return tuple(after)

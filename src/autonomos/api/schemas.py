@@ -23,6 +23,8 @@ class ConnectionUpdate(Strict):
     config: dict[str, Any] | None = None
     credentials: dict[str, Any] | None = Field(default=None, description="Write-only: never returned.")
     schedule: str | None = None
+    drift_policy: Literal["propagate", "hold", "ignore"] | None = Field(
+        default=None, description="What a detected schema change does; streams no longer held are applied.")
 
 
 class SyncStart(Strict):

@@ -38,6 +38,8 @@ class ConnectionInfo:
     has_credentials: bool
     schedule: str | None
     status: str
+    drift_policy: str = "propagate"
+    """propagate, hold or ignore (``services.drift``); set with ``drift.set_policy``."""
 
 
 def _info(row: Connection) -> ConnectionInfo:
@@ -50,6 +52,7 @@ def _info(row: Connection) -> ConnectionInfo:
         has_credentials=row.credentials_ciphertext is not None,
         schedule=row.schedule,
         status=row.status,
+        drift_policy=row.drift_policy,
     )
 
 
@@ -123,7 +126,7 @@ def set_credentials(
         audit.record(session, tenant_id, actor=actor, action="connection.credentials.set", target_type="connection",
                      target_id=row.id, before={"auth": "set" if had else "unset"},
                      after={"auth": "replaced"})
-    _evict(rt, tenant_id, row)
+    evict(rt, tenant_id, row)
 
 
 def connection_credentials(rt: Runtime, tenant_id: uuid.UUID, connection: str) -> dict[str, Any]:
@@ -149,7 +152,7 @@ def delete_connection(rt: Runtime, tenant_id: uuid.UUID, connection: str, *, act
         session.delete(row)
         audit.record(session, tenant_id, actor=actor, action="connection.delete", target_type="connection",
                      target_id=row.id, before=before)
-    _evict(rt, tenant_id, row)
+    evict(rt, tenant_id, row)
 
 
 def _load(session: Session, tenant_id: uuid.UUID, connection: str) -> Connection:
@@ -162,7 +165,8 @@ def _cache(rt: Runtime, info: ConnectionInfo) -> None:
         rt.redis.set(rt.keys.tenant(info.tenant_id, "connection", ref), payload, ex=CACHE_TTL_S)
 
 
-def _evict(rt: Runtime, tenant_id: uuid.UUID, row: Connection) -> None:
+def evict(rt: Runtime, tenant_id: uuid.UUID, row: Connection) -> None:
+    """Drop the cached ``ConnectionInfo`` after a change to the row (by id and by name)."""
     rt.redis.delete(*(rt.keys.tenant(tenant_id, "connection", ref) for ref in (str(row.id), row.name)))
 
 
@@ -197,7 +201,7 @@ def update_connection(
         info = _info(row)
         audit.record(session, tenant_id, actor=actor, action="connection.update", target_type="connection",
                      target_id=row.id, before=before, after=_audit_view(info))
-    _evict(rt, tenant_id, row)
+    evict(rt, tenant_id, row)
     return info
 
 

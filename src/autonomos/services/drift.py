@@ -12,12 +12,13 @@ announces and never holds. A stream may override its connection's policy, and mu
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, tuple_
 
 from autonomos.aam.connectors.base import StreamSpec
 from autonomos.aam.drift import DriftReport, check_stream, history
@@ -227,6 +228,7 @@ def set_policy(rt: Runtime, tenant_id: uuid.UUID, connection: str, policy: str |
             row.drift_policy = policy
             audit.record(session, tenant_id, actor=actor, action="connection.drift_policy", target_type="connection",
                          target_id=row.id, before={"drift_policy": before}, after={"drift_policy": policy})
+        connections.evict(rt, tenant_id, row)
     else:
         overrides = dict(_settings(rt, tenant_id).get(STREAM_POLICIES_SETTING, {}))
         key = f"{connection_id}/{stream}"
@@ -276,7 +278,10 @@ def _connection(session, tenant_id: uuid.UUID, connection: str) -> Connection:
 
 
 def list_events(rt: Runtime, tenant_id: uuid.UUID, *, connection: str | None = None, stream: str | None = None,
-                status: str | None = None, limit: int = 100) -> list[EventInfo]:
+                status: str | None = None, limit: int = 100,
+                after: tuple[str, str, str, str] | None = None) -> list[EventInfo]:
+    """Events newest first (one check's events by kind and field); ``after``: the last
+    (detected_at, kind, field, id) served, to resume below it."""
     with rt.db.tenant(tenant_id) as session:
         query = select(DriftEvent).where(DriftEvent.tenant_id == tenant_id)
         if connection:
@@ -285,8 +290,12 @@ def list_events(rt: Runtime, tenant_id: uuid.UUID, *, connection: str | None = N
             query = query.where(DriftEvent.stream == stream)
         if status:
             query = query.where(DriftEvent.status == status)
-        rows = session.scalars(query.order_by(DriftEvent.detected_at.desc(), DriftEvent.kind, DriftEvent.field)
-                               .limit(limit))
+        if after is not None:
+            at = dt.datetime.fromisoformat(after[0])
+            query = query.where(or_(DriftEvent.detected_at < at, and_(DriftEvent.detected_at == at, tuple_(
+                DriftEvent.kind, DriftEvent.field, DriftEvent.id) > tuple_(after[1], after[2], uuid.UUID(after[3])))))
+        rows = session.scalars(query.order_by(DriftEvent.detected_at.desc(), DriftEvent.kind, DriftEvent.field,
+                                              DriftEvent.id).limit(limit))
         return [_info(r) for r in rows]
 
 
@@ -299,11 +308,11 @@ def _event(session, tenant_id: uuid.UUID, event_id: str) -> DriftEvent:
     try:
         wanted = uuid.UUID(event_id)
     except ValueError as exc:
-        raise NotFound(f"no drift event {event_id!r}") from exc
+        raise NotFound("no such drift event", tenant=tenant_id, id=event_id) from exc
     row = session.scalar(select(DriftEvent).where(DriftEvent.tenant_id == tenant_id, DriftEvent.id == wanted)
                          .with_for_update())
     if row is None:
-        raise NotFound(f"no drift event {event_id!r}")
+        raise NotFound("no such drift event", tenant=tenant_id, id=event_id)
     return row
 
 

@@ -32,7 +32,7 @@ def _event(session, tenant_id: uuid.UUID, event_id: str) -> DriftEvent:
     row = session.scalar(select(DriftEvent).where(DriftEvent.tenant_id == tenant_id,
                                                   DriftEvent.id == uuid.UUID(event_id)).with_for_update())
     if row is None:
-        raise NotFound(f"no drift event {event_id!r}")
+        raise NotFound("no such drift event", tenant=tenant_id, id=event_id)
     return row
 
 

@@ -15,7 +15,7 @@ from autonomos.api.models import Connection, ConnectionTest, CursorReset, Page, 
 from autonomos.api.pagination import page_of
 from autonomos.api.schemas import ConnectionCreate, ConnectionUpdate
 from autonomos.api.schemas import CursorReset as CursorResetBody
-from autonomos.services import connections, streams, sync
+from autonomos.services import connections, drift, streams, sync
 from autonomos.services.connections import ConnectionInfo
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -56,14 +56,19 @@ def show_connection(connection_id: uuid.UUID, rt: RT, tenant: ReaderTenant) -> d
 @router.patch("/{connection_id}", response_model=Connection)
 def update_connection(connection_id: uuid.UUID, body: ConnectionUpdate, rt: RT, who: Caller,
                       tenant: AdminTenant) -> dict[str, Any]:
+    """Change config, credentials (write-only), schedule or drift policy (streams the new policy
+    no longer holds are released and applied)."""
     _own(rt, tenant, connection_id)
     info = None
-    changes = body.model_dump(exclude_unset=True, exclude={"credentials"})
+    changes = body.model_dump(exclude_unset=True, exclude={"credentials", "drift_policy"})
     if changes:
         info = connections.update_connection(rt, tenant, str(connection_id), actor=who.actor, **changes)
     if body.credentials is not None:
         connections.set_credentials(rt, tenant, str(connection_id), body.credentials, actor=who.actor)
-    return view(_own(rt, tenant, connection_id) if body.credentials is not None or info is None else info)
+    if body.drift_policy is not None:
+        drift.set_policy(rt, tenant, str(connection_id), body.drift_policy, actor=who.actor)
+    stale = body.credentials is not None or body.drift_policy is not None or info is None
+    return view(_own(rt, tenant, connection_id) if stale else info)
 
 
 @router.delete("/{connection_id}", status_code=204, response_class=Response)
