@@ -125,3 +125,25 @@ def test_an_undescribed_variant_borrows_its_closest_siblings_description() -> No
     assert described["start_datetime"] == "the day the trip began"
     assert described["trip_name"] == ""  # a bare id sibling lends nothing
     assert described["fare"] == ""
+
+
+def test_a_field_every_table_has_says_nothing_about_which_table() -> None:
+    from autonomos.dcl.matching.concepts import ConceptAnalyzer
+    from autonomos.dcl.matching.knowledge import default_knowledge
+    from autonomos.dcl.matching.tables import field_specificity
+    import numpy as np
+
+    target = _schema(
+        ("trip", "", [("trip_id", "integer", ""), ("traveller_id", "integer", ""), ("fare", "number", "")]),
+        ("booking", "", [("booking_id", "integer", ""), ("traveller_id", "integer", ""), ("seat", "string", "")]),
+        ("luggage", "", [("luggage_id", "integer", ""), ("traveller_id", "integer", ""), ("weight", "number", "")]),
+    )
+    fields = target_fields(target)
+    analyzer = ConceptAnalyzer(default_knowledge())
+    bags = [analyzer.concepts(f.name, analyzer.context_concepts(f.table)) for f in fields]
+    tables = sorted({f.table for f in fields}, key=[f.table for f in fields].index)
+    weights = dict(zip([(f.table, f.name) for f in fields],
+                       field_specificity(bags, np.array([tables.index(f.table) for f in fields])).tolist()))
+    # every table's own id and the shared reference recur everywhere; a field one table has is specific
+    assert weights[("trip", "trip_id")] == weights[("booking", "traveller_id")] == 0.0
+    assert weights[("trip", "fare")] == weights[("booking", "seat")] == 1.0

@@ -39,7 +39,7 @@ from autonomos.dcl.matching.signals import (
     name_similarity,
     value_similarity,
 )
-from autonomos.dcl.matching.tables import TableContextWeights, assign_entities, context_factors
+from autonomos.dcl.matching.tables import TableContextWeights, assign_entities, context_factors, field_specificity
 from autonomos.dcl.matching.typing import Candidate, FieldProposal, SourceField, TargetField
 from autonomos.dcl.matching.values import description_terms, key_role, profile_values, sample_terms, target_kind
 
@@ -167,6 +167,7 @@ def propose(
         base,
         _foreign_tables(source_tables, target_tables, analyzer),
         config.context,
+        field_specificity(target_bags, target_table_of_field),
     )
     assignments = owners_to_hubs(assignments, sources, targets, target_tables, analyzer, embedder)
     links = key_links(sources, targets, {a.source_table: a.entity for a in assignments},
