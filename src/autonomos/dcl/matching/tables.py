@@ -15,6 +15,8 @@ import numpy as np
 from autonomos.dcl.matching.typing import EntityAssignment
 
 STRONG_FIELD_MATCH = 0.6
+SPECIFICITY_FLOOR = 0.5
+"""Weight of a strong match on a field every target table has (a field one table has weighs 1)."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,9 @@ def field_specificity(target_bags: Sequence[dict[str, float]], target_table_of_f
     """How much each target field says about which table a source field belongs to (an IDF over tables).
 
     Fields are compared by their concepts with their own table's words dropped, so `person_id` in
-    ten tables, or every table's own `id`, is one recurring field: log(tables / tables holding it)
-    over log(tables), 1 for a field only one table has, 0 for one every table has.
+    ten tables, or every table's own `id`, is one recurring field. The weight is log(tables / tables
+    holding it) over log(tables) (1 for a field only one table has, 0 for one every table has), raised
+    to SPECIFICITY_FLOOR at least: a recurring field still says the table is of the right kind.
     """
     tables = int(target_table_of_field.max()) + 1 if len(target_table_of_field) else 0
     if tables < 2:
@@ -101,7 +104,8 @@ def field_specificity(target_bags: Sequence[dict[str, float]], target_table_of_f
     keys = [tuple(sorted(bag)) for bag in target_bags]
     for key, table in zip(keys, target_table_of_field):
         holders.setdefault(key, set()).add(int(table))
-    return np.array([np.log(tables / len(holders[key])) / np.log(tables) for key in keys], dtype=np.float32)
+    idf = np.array([np.log(tables / len(holders[key])) / np.log(tables) for key in keys], dtype=np.float32)
+    return SPECIFICITY_FLOOR + (1.0 - SPECIFICITY_FLOOR) * idf
 
 
 def context_factors(
