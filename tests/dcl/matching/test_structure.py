@@ -125,3 +125,67 @@ def test_an_undescribed_variant_borrows_its_closest_siblings_description() -> No
     assert described["start_datetime"] == "the day the trip began"
     assert described["trip_name"] == ""  # a bare id sibling lends nothing
     assert described["fare"] == ""
+
+
+def test_a_field_every_table_has_says_nothing_about_which_table() -> None:
+    from autonomos.dcl.matching.concepts import ConceptAnalyzer
+    from autonomos.dcl.matching.knowledge import default_knowledge
+    from autonomos.dcl.matching.tables import field_specificity
+    import numpy as np
+
+    target = _schema(
+        ("trip", "", [("trip_id", "integer", ""), ("traveller_id", "integer", ""), ("fare", "number", "")]),
+        ("booking", "", [("booking_id", "integer", ""), ("traveller_id", "integer", ""), ("seat", "string", "")]),
+        ("luggage", "", [("luggage_id", "integer", ""), ("traveller_id", "integer", ""), ("weight", "number", "")]),
+    )
+    fields = target_fields(target)
+    analyzer = ConceptAnalyzer(default_knowledge())
+    bags = [analyzer.concepts(f.name, analyzer.context_concepts(f.table)) for f in fields]
+    tables = sorted({f.table for f in fields}, key=[f.table for f in fields].index)
+    weights = dict(zip([(f.table, f.name) for f in fields],
+                       field_specificity(bags, np.array([tables.index(f.table) for f in fields])).tolist()))
+    # every table's own id and the shared reference recur everywhere; a field one table has is specific
+    assert weights[("trip", "trip_id")] == weights[("booking", "traveller_id")] == 0.5
+    assert weights[("trip", "fare")] == weights[("booking", "seat")] == 1.0
+
+
+def test_auto_needs_an_entity_that_clearly_leads_unless_the_table_is_named_for_it() -> None:
+    from autonomos.dcl.matching.calibration import Ranked, Thresholds, decide
+    from autonomos.dcl.matching.typing import Candidate, EntityAssignment
+
+    strong = {"name": 1.0, "name_explained": 1.0, "meaning": 0.9, "value": 0.9, "bare_generic": 0.0}
+    candidates = (Candidate("trip", "fare", 0.99, strong), Candidate("trip", "seat", 0.5, strong))
+    close = {"trip": 0.82, "booking": 0.80}
+    unnamed = Ranked("items", "fare", candidates, EntityAssignment("items", "trip", 0.82, close))
+    named = Ranked("trips", "fare", candidates, EntityAssignment("trips", "trip", 0.82, close, named=True))
+    thresholds = Thresholds(auto_lower_bound=0.0)
+    decision, reasons = decide(unnamed, thresholds, False)
+    assert decision == "review" and "another entity fits the table almost as well" in reasons
+    assert decide(named, thresholds, False) == ("auto", ())
+
+
+def test_a_vaguely_named_table_is_placed_by_what_its_fields_mean() -> None:
+    from autonomos.dcl.matching.concepts import ConceptAnalyzer
+    from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, get_embedder
+    from autonomos.dcl.matching.entities import table_meaning
+    from autonomos.dcl.matching.knowledge import default_knowledge
+
+    source = _schema(("events", "Events that happened.", [
+        ("fare_paid", "number", "the price paid for the trip"),
+        ("departed", "datetime", "when the trip started"),
+        ("traveller", "integer", "the traveller on the trip"),
+    ]))
+    target = _schema(
+        ("trip", "One journey.", [("trip_id", "integer", "unique identifier of the trip"),
+                                  ("fare", "number", "price paid for the trip"),
+                                  ("started_at", "datetime", "when the trip started")]),
+        ("event_log", "Events that were logged.", [("log_id", "integer", "unique identifier of the log entry"),
+                                                   ("logged_at", "datetime", "when the entry was written"),
+                                                   ("message", "string", "what was logged")]),
+    )
+    args = (source_fields(source), ["events"], target_fields(target), ["trip", "event_log"],
+            ConceptAnalyzer(default_knowledge()), get_embedder(DEFAULT_EMBEDDER), (0.3, 0.15))
+    by_words = table_meaning(*args, centroid_share=0.0)[0]
+    by_fields_too = table_meaning(*args, centroid_share=0.5)[0]
+    # the table's words read like the log; what its fields hold is a trip
+    assert by_words[1] > by_words[0] and by_fields_too[0] > by_fields_too[1]

@@ -29,6 +29,8 @@ class Thresholds:
     auto_value: float = 0.45
     auto_entity_confidence: float = 0.5
     review_score: float = 0.5
+    auto_entity_margin: float = 0.1
+    """Unless the table's own name denotes its entity, that entity must lead every other by this share of its score."""
     auto_memory: float = 0.9
     auto_memory_support: float = 0.3
     auto_generic_meaning: float = 0.75
@@ -78,9 +80,20 @@ def decide(ranked: Ranked, thresholds: Thresholds, lost_conflict: bool) -> tuple
         blockers.append("candidate outside the table's entity")
     if ranked.assignment.confidence < thresholds.auto_entity_confidence:
         blockers.append("table's entity uncertain")
+    if not ranked.assignment.named and _entity_margin(ranked.assignment) < thresholds.auto_entity_margin:
+        blockers.append("another entity fits the table almost as well")
     if lost_conflict:
         blockers.append("another field of the table claims this target more strongly")
     return ("review", tuple(blockers)) if blockers else ("auto", ())
+
+
+def _entity_margin(assignment: EntityAssignment) -> float:
+    """How far the table's entity leads the next one, as a share of its score (1 with no rival scored)."""
+    own = assignment.scores.get(assignment.entity or "", 0.0)
+    rivals = [score for table, score in assignment.scores.items() if table != assignment.entity]
+    if not rivals:
+        return 1.0
+    return (own - max(rivals)) / own if own > 0 else 0.0
 
 
 def _recalled(best: Candidate, thresholds: Thresholds) -> bool:

@@ -20,7 +20,7 @@ from autonomos.dcl.matching.keys import (
     source_keys,
     target_references,
 )
-from autonomos.dcl.matching.signals import meaning_similarity
+from autonomos.dcl.matching.signals import embedded, meaning_similarity
 from autonomos.dcl.matching.typing import EntityAssignment, SourceField, TargetField
 
 
@@ -150,8 +150,13 @@ def table_meaning(
     analyzer: ConceptAnalyzer,
     embedder: Embedder,
     scale: tuple[float, float],
+    centroid_share: float = 0.0,
 ) -> np.ndarray:
-    """How close each source table's name and description are in meaning to each target table's."""
+    """How close each source table's name and description are in meaning to each target table's.
+
+    With `centroid_share` > 0 the mean meaning of each table's fields counts as well: a table whose
+    own words are vague ("events") is still told apart by what its fields hold.
+    """
     source_text = {f.table: f.table_description for f in sources}
     target_text = {f.table: f.table_description for f in targets}
     similarity = meaning_similarity(
@@ -159,8 +164,34 @@ def table_meaning(
         [field_text(analyzer, table, target_text.get(table, "")) for table in target_tables],
         embedder,
     )
+    if centroid_share > 0:
+        similarity = (1 - centroid_share) * similarity + centroid_share * _centroid_similarity(
+            sources, source_tables, targets, target_tables, analyzer, embedder)
     floor, margin = scale
     # relative to each source table's best: meaning separates entities by how much closer one is
     best = similarity.max(axis=1, keepdims=True)
     relative = np.clip(1.0 - (best - similarity) / margin, 0.0, 1.0)
     return np.where(best >= floor, relative, 0.0).astype(np.float32)
+
+
+def _centroid_similarity(
+    sources: Sequence[SourceField],
+    source_tables: Sequence[str],
+    targets: Sequence[TargetField],
+    target_tables: Sequence[str],
+    analyzer: ConceptAnalyzer,
+    embedder: Embedder,
+) -> np.ndarray:
+    """Cosine between the mean field vectors of each source table and each target table."""
+
+    def centroids(fields: Sequence[SourceField] | Sequence[TargetField], tables: Sequence[str]) -> np.ndarray:
+        texts = [field_text(analyzer, f.name, f.description) for f in fields]
+        vectors = embedded(texts, embedder)
+        rows = []
+        for table in tables:
+            mean = np.mean([vectors[t] for f, t in zip(fields, texts) if f.table == table], axis=0)
+            rows.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+        return np.stack(rows)
+
+    similarity = centroids(sources, source_tables) @ centroids(targets, target_tables).T
+    return np.round(np.clip(similarity, 0.0, 1.0), 3).astype(np.float32)

@@ -39,12 +39,14 @@ from autonomos.dcl.matching.signals import (
     name_similarity,
     value_similarity,
 )
-from autonomos.dcl.matching.tables import TableContextWeights, assign_entities, context_factors
+from autonomos.dcl.matching.tables import TableContextWeights, assign_entities, context_factors, field_specificity
 from autonomos.dcl.matching.typing import Candidate, FieldProposal, SourceField, TargetField
 from autonomos.dcl.matching.values import description_terms, key_role, profile_values, sample_terms, target_kind
 
 SCORE_DIGITS = 4
 DECISION_DEPTH = 2
+NAMED_ENTITY = 0.8
+"""A table's name match with an entity from this value on means its name denotes that entity."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class MatcherConfig:
     """Table texts' meaning counts when the best cosine reaches the first value; 1 for the best, 0 for
     tables the second value below it."""
     memory: MemoryWeights = field(default_factory=MemoryWeights)
+    table_centroid: float = 0.5
+    """Share of the tables' mean field meaning in their meaning match (the rest: table name and description)."""
 
 
 def match_schemas(
@@ -161,14 +165,18 @@ def propose(
         target_tables,
         target_table_of_field,
         np.maximum(
-            _table_name_match(source_tables, target_tables, analyzer),
-            table_meaning(sources, source_tables, targets, target_tables, analyzer, embedder, config.table_meaning),
+            named := _table_name_match(source_tables, target_tables, analyzer),
+            table_meaning(sources, source_tables, targets, target_tables, analyzer, embedder, config.table_meaning,
+                          config.table_centroid),
         ),
         base,
         _foreign_tables(source_tables, target_tables, analyzer),
         config.context,
+        field_specificity(target_bags, target_table_of_field),
     )
     assignments = owners_to_hubs(assignments, sources, targets, target_tables, analyzer, embedder)
+    assignments = [replace(a, named=a.entity is not None and bool(named[row, target_tables.index(a.entity)] >= NAMED_ENTITY))
+                   for row, a in enumerate(assignments)]
     links = key_links(sources, targets, {a.source_table: a.entity for a in assignments},
                       {a.source_table: a.scores for a in assignments})
     factors = context_factors(assignments, target_tables, config.off_entity, config.off_entity_floor)

@@ -15,6 +15,8 @@ import numpy as np
 from autonomos.dcl.matching.typing import EntityAssignment
 
 STRONG_FIELD_MATCH = 0.6
+SPECIFICITY_FLOOR = 0.5
+"""Weight of a strong match on a field every target table has (a field one table has weighs 1)."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,19 @@ def assign_entities(
     field_scores: np.ndarray,
     foreign_tables: frozenset[str] = frozenset(),
     weights: TableContextWeights = TableContextWeights(),
+    specificity: np.ndarray | None = None,
 ) -> list[EntityAssignment]:
     """Score every (source table, target table) pair and pick the best target per source table.
 
     `table_name_match` is (source tables x target tables) in [0, 1]; `field_scores` is the
     context-free field score matrix (source fields x target fields). `foreign_tables` are source
     tables whose name denotes a kind of entity the target does not have (e.g. products): they
-    get no entity, however well their generic fields (id, name) match.
+    get no entity, however well their generic fields (id, name) match. `specificity` (one weight
+    per target field, `field_specificity`) scales each strong field match by how much the matched
+    target field says about its table: a reference recurring in most tables says little.
     """
+    if specificity is None:
+        specificity = np.ones(field_scores.shape[1], dtype=np.float32)
     assignments: list[EntityAssignment] = []
     for s_index, source_table in enumerate(source_tables):
         if source_table in foreign_tables:
@@ -56,10 +63,12 @@ def assign_entities(
         rows = field_scores[source_table_of_field == s_index]
         evidence = np.zeros(len(target_tables), dtype=np.float32)
         for t_index in range(len(target_tables)):
-            block = rows[:, target_table_of_field == t_index]
+            columns = target_table_of_field == t_index
+            block = rows[:, columns]
             if block.size:
                 best = block.max(axis=1)
-                evidence[t_index] = float(np.sum(best[best >= STRONG_FIELD_MATCH]))
+                weight = specificity[columns][block.argmax(axis=1)]
+                evidence[t_index] = float(np.sum((best * weight)[best >= STRONG_FIELD_MATCH]))
         scale = max(float(evidence.max()), weights.field_share * STRONG_FIELD_MATCH * len(rows))
         relative = evidence / scale if scale > 0 else evidence
         soft = np.array([rows[:, target_table_of_field == t].max(axis=1).mean() if rows.size else 0.0
@@ -78,6 +87,25 @@ def assign_entities(
             )
         )
     return assignments
+
+
+def field_specificity(target_bags: Sequence[dict[str, float]], target_table_of_field: np.ndarray) -> np.ndarray:
+    """How much each target field says about which table a source field belongs to (an IDF over tables).
+
+    Fields are compared by their concepts with their own table's words dropped, so `person_id` in
+    ten tables, or every table's own `id`, is one recurring field. The weight is log(tables / tables
+    holding it) over log(tables) (1 for a field only one table has, 0 for one every table has), raised
+    to SPECIFICITY_FLOOR at least: a recurring field still says the table is of the right kind.
+    """
+    tables = int(target_table_of_field.max()) + 1 if len(target_table_of_field) else 0
+    if tables < 2:
+        return np.ones(len(target_bags), dtype=np.float32)
+    holders: dict[tuple[str, ...], set[int]] = {}
+    keys = [tuple(sorted(bag)) for bag in target_bags]
+    for key, table in zip(keys, target_table_of_field):
+        holders.setdefault(key, set()).add(int(table))
+    idf = np.array([np.log(tables / len(holders[key])) / np.log(tables) for key in keys], dtype=np.float32)
+    return SPECIFICITY_FLOOR + (1.0 - SPECIFICITY_FLOOR) * idf
 
 
 def context_factors(

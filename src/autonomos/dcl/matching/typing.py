@@ -70,3 +70,5 @@ class EntityAssignment:
     entity: str | None
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
+    named: bool = False
+    """The table's own name denotes the entity (not only its fields or meaning)."""
