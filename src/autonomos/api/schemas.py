@@ -81,7 +81,7 @@ class QuarantineRetry(Strict):
 
 
 class OntologyImport(Strict):
-    document: dict[str, Any] = Field(description="The ontology in the import format: name and tables.")
+    document: dict[str, Any] = Field(description="The ontology in the import format: name, tables and an optional glossary.")
     extend: bool = Field(default=False, description="Lay it over the current version instead of replacing it.")
 
 

@@ -69,13 +69,16 @@ def ontology_show(
     entity: str = typer.Argument(None, help="Entity to show (default: list the entities)."),
     tenant: str = TENANT, name: str = NAME, version: int = VERSION,
 ) -> None:
-    """An entity's fields at a version, or the entities of a version."""
+    """An entity's fields at a version, or the entities (and the glossary) of a version."""
     with runtime() as rt:
         t = find_tenant(rt, tenant).id
         if entity is None:
             found = ontology_service.ontology_version(rt, t, name, version, actor=actor())
             console.print(table(f"{found.name} v{found.version}", ["entity", "fields", "description"],
                                 [[e["name"], len(e["fields"]), e["description"]] for e in found.content["tables"]]))
+            if found.content.get("glossary"):
+                console.print(table("glossary", ["term", "meaning"], [[term, meaning] for term, meaning
+                                                                     in found.content["glossary"].items()]))
             return
         found, spec = ontology_service.show_entity(rt, t, entity, name, version, actor=actor())
         console.print(table(f"{found.name} v{found.version}: {entity}", ["field", "type", "description"],

@@ -17,6 +17,7 @@ from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_lose
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
 from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from autonomos.dcl.matching.entities import bare_generic, field_text, owners_to_hubs, table_meaning
+from autonomos.dcl.matching.glossary import with_glossary
 from autonomos.dcl.matching.keys import key_links
 from autonomos.dcl.matching.knowledge import Knowledge, default_knowledge
 from autonomos.dcl.matching.learned import learn_abbreviations
@@ -124,7 +125,7 @@ def propose(
         return []
     if not targets:
         return [FieldProposal(f.table, f.name, (), "reject", ("target schema has no fields",)) for f in sources]
-    knowledge = knowledge or default_knowledge()
+    knowledge = with_glossary(knowledge or default_knowledge(), target)
     schema_words = _schema_words(source, target, sources, targets)
     learned = learn_abbreviations(sources, targets, knowledge.words | frozenset(w.lower() for w in schema_words))
     if learned:

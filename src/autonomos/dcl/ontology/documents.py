@@ -1,7 +1,8 @@
 """Ontology documents as data: parse, validate, hash, extend and dump.
 
 Documents are normalised on the way in (``system`` or ``name`` becomes ``name``, every
-field gets a type and a description) so that what is stored, hashed and exported is one
+field gets a type and a description, an optional glossary is checked and its terms put in
+lower case and in order) so that what is stored, hashed and exported is one
 shape. The content hash ignores the order of entities and fields: re-importing an export
 whose keys were reordered is a no-op, not a new version.
 """
@@ -17,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from autonomos.dcl.matching.exceptions import SchemaFormatError
+from autonomos.dcl.matching.glossary import normalise_glossary
 from autonomos.dcl.ontology.exceptions import OntologyFormatError
 from autonomos.dcl.ontology.typing import FIELD_TYPES, EntitySpec, ExportFormat, FieldSpec, OntologyDocument
 
@@ -78,7 +81,23 @@ def normalise(raw: Any) -> OntologyDocument:
         raise OntologyFormatError(f"{fields} fields, over the limit of {MAX_FIELDS}", ontology=name)
     entities = [_entity(t, name) for t in tables]
     _unique([e["name"] for e in entities], "entity", name)
-    return {"name": name, "description": _description(raw, ontology=name), "tables": entities}
+    document: OntologyDocument = {"name": name, "description": _description(raw, ontology=name), "tables": entities}
+    return _with_glossary(document, _glossary(raw.get("glossary"), name))
+
+
+def _glossary(raw: Any, ontology: str) -> dict[str, str]:
+    """The optional glossary (term -> meaning), checked by the matcher's own rules."""
+    try:
+        return normalise_glossary(raw)
+    except SchemaFormatError as exc:
+        raise OntologyFormatError(exc.message, ontology=ontology, **exc.context) from None
+
+
+def _with_glossary(document: OntologyDocument, glossary: dict[str, str]) -> OntologyDocument:
+    """The glossary is stored only when there is one, so documents without it keep their shape and hash."""
+    if glossary:
+        document["glossary"] = dict(sorted(glossary.items()))
+    return document
 
 
 def _entity(raw: Any, ontology: str) -> EntitySpec:
@@ -125,7 +144,7 @@ def _unique(names: list[str], what: str, ontology: str, **context: str) -> None:
 
 def content_hash(document: OntologyDocument) -> str:
     """SHA-256 of the document with entities and fields sorted by name (order-insensitive)."""
-    canonical = {
+    canonical: dict[str, Any] = {
         "name": document["name"],
         "description": document["description"],
         "tables": sorted(
@@ -133,12 +152,15 @@ def content_hash(document: OntologyDocument) -> str:
             key=lambda t: t["name"],
         ),
     }
+    if document.get("glossary"):
+        canonical["glossary"] = document["glossary"]
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def extend(base: OntologyDocument, extension: OntologyDocument) -> OntologyDocument:
     """``base`` with ``extension`` laid over it: new entities and fields are added, same-named
-    fields take the extension's type and description; nothing of ``base`` is removed."""
+    fields take the extension's type and description, glossary terms the extension's meaning;
+    nothing of ``base`` is removed."""
     tables = {t["name"]: {**t, "fields": list(t["fields"])} for t in base["tables"]}
     for entity in extension["tables"]:
         target = tables.setdefault(entity["name"], {**entity, "fields": []})
@@ -150,8 +172,9 @@ def extend(base: OntologyDocument, extension: OntologyDocument) -> OntologyDocum
                 target["fields"][positions[spec["name"]]] = spec
             else:
                 target["fields"].append(spec)
-    return {"name": base["name"], "description": extension["description"] or base["description"],
-            "tables": list(tables.values())}
+    merged: OntologyDocument = {"name": base["name"], "description": extension["description"] or base["description"],
+                                "tables": list(tables.values())}
+    return _with_glossary(merged, {**base.get("glossary", {}), **extension.get("glossary", {})})
 
 
 def dump(document: OntologyDocument, fmt: ExportFormat = "yaml") -> str:

@@ -7,7 +7,7 @@ stores as ``content``, and what the matcher reads as a target.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict, get_args
+from typing import Literal, NotRequired, TypedDict, get_args
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "object", "array", "unknown"]
 FIELD_TYPES: frozenset[str] = frozenset(get_args(FieldType))
@@ -35,3 +35,6 @@ class OntologyDocument(TypedDict):
     name: str
     description: str
     tables: list[EntitySpec]
+    glossary: NotRequired[dict[str, str]]
+    """The tenant's own terms and abbreviations -> their meaning in words (``uom: unit of measure``);
+    present only when not empty. The matcher reads a term in a name as its meaning."""
