@@ -3,7 +3,9 @@
 
 ``embedding`` is an unsized ``vector`` so vectors of models with different dimensions sit
 side by side; per-dimension HNSW expression indexes (made by the migration) serve queries,
-which filter on ``dimensions`` and cast to ``vector(n)``.
+which filter on ``dimensions`` and cast to ``vector(n)``. The table is hash-partitioned by
+``tenant_id`` (migration v002): each partition has its own HNSW graphs, and a query, naming
+its tenant, scans one partition's. Unique keys therefore include ``tenant_id``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import datetime as dt
 import uuid
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, Identity, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (BigInteger, Index, Integer, MetaData, PrimaryKeyConstraint, Sequence, String, Text,
+                        UniqueConstraint, Uuid)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from autonomos.store.base import NAMING_CONVENTION, utcnow_column
@@ -31,12 +34,14 @@ class VectorItem(VectorBase):
 
     __tablename__ = "vector_items"
     __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "kind", "ref_id", "model"),
         Index(None, "tenant_id", "kind", "model"),
-        {"info": {"scope": "tenant"}},
+        {"info": {"scope": "tenant"}, "postgresql_partition_by": "HASH (tenant_id)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # A plain sequence, not an identity: PostgreSQL before 17 has none on partitioned tables.
+    id: Mapped[int] = mapped_column(BigInteger, Sequence("vector_items_id_seq"), autoincrement=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     ref_id: Mapped[str] = mapped_column(Text, nullable=False)

@@ -97,17 +97,34 @@ def test_queries_reject_nonsense_before_reaching_the_backend(vrt, make_tenant):
         store.query(uuid.uuid4(), [], 3, model="m")
 
 
+def _sharing_a_partition(vrt, make_tenant, ours):
+    """A new tenant whose vectors hash to the partition of ``ours`` (the two share its graphs)."""
+    from sqlalchemy import text
+
+    same = text("SELECT bool_or(satisfies_hash_partition('vector_items'::regclass, n, r, CAST(:a AS uuid)) "
+                "AND satisfies_hash_partition('vector_items'::regclass, n, r, CAST(:b AS uuid))) "
+                "FROM (SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'vector_items'::regclass) p, "
+                "generate_series(0, p.n - 1) AS r")
+    for _ in range(500):  # 1 in 16 shares it
+        other = make_tenant("vec-crowd")
+        with vrt.db.tenant(ours.id) as session:
+            if session.scalar(same, {"a": ours.id, "b": other.id}):
+                return other
+    raise AssertionError("no tenant of 500 shared a partition")
+
+
 def test_pgvector_iterative_scan_is_why_the_hnsw_path_returns_k(vrt, make_tenant):
     """On the HNSW path (what the planner takes once a tenant is big; forced here by disabling
-    sorts), the tenant filter runs after the scan: without iterative scans a 1% tenant gets
-    nothing back; with the store's setting it gets k."""
+    sorts), the tenant filter runs after the scan of the tenant's partition: without iterative
+    scans a tenant owning 1% of its partition gets nothing back; with the store's setting it gets k."""
     from sqlalchemy import text
 
     from autonomos.dcl.vectors.pgvector_store import ITERATIVE_SCAN
 
-    store, ours, crowd = vector_store(vrt), make_tenant("vec-few"), make_tenant("vec-crowd")
+    store, ours = vector_store(vrt), make_tenant("vec-few")
     if store.name != "pgvector":
         pytest.skip("pgvector's own index behaviour")
+    crowd = _sharing_a_partition(vrt, make_tenant, ours)
     rng = np.random.default_rng(3)
     query = rng.normal(size=DIMS)
     store.upsert([rec(crowd, f"c{i}", (query + rng.normal(scale=0.3, size=DIMS)).tolist()) for i in range(1980)])
@@ -121,6 +138,6 @@ def test_pgvector_iterative_scan_is_why_the_hnsw_path_returns_k(vrt, make_tenant
             session.execute(text("SELECT set_config('enable_sort', 'off', true), "
                                  "set_config('hnsw.iterative_scan', :m, true)"), {"m": mode})
             plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + sql.text), params))
-            assert f"ix_vector_items_hnsw_{DIMS}" in plan
+            assert f"_hnsw_{DIMS}" in plan  # the partition's HNSW index
             found[mode] = len(session.execute(sql, params).all())
     assert found["off"] < 10 and found[ITERATIVE_SCAN] == 10

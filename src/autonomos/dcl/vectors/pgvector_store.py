@@ -5,9 +5,12 @@ HNSW expression index per common dimension (``(embedding::vector(n)) WHERE dimen
 A query must therefore say ``dimensions = n`` and order by ``embedding::vector(n) <=> q``
 with ``n`` as a literal, or the planner cannot use that index.
 
-Filtering (tenant, model, kind) happens after the HNSW scan. Without iterative scans a
-tenant owning 1% of the vectors would get about 1% of ``ef_search`` candidates back, i.e.
-fewer than k results. pgvector 0.8's ``hnsw.iterative_scan`` keeps scanning until k rows
+The table is hash-partitioned by tenant (migration v002), each partition with its own HNSW
+indexes: ``tenant_id = :t`` prunes the query to one partition, so a tenant's search walks a
+graph shared only with the tenants hashed beside it, not one over every tenant (whose recall
+falls as the others grow). Within the partition, filtering (tenant, model, kind) happens after
+the HNSW scan. Without iterative scans a tenant owning 1% of its partition would get about 1%
+of ``ef_search`` candidates back, i.e. fewer than k results. pgvector 0.8's ``hnsw.iterative_scan`` keeps scanning until k rows
 pass the filter (``relaxed_order``; the outer ORDER BY restores exact order).
 """
 
