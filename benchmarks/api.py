@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import subprocess
@@ -35,6 +36,11 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from apply import FIELDS, land  # noqa: E402  (the apply benchmark's records and landing)
 
 P99_GOAL_MS = 100.0
+
+try:  # the server's event loop (uvicorn picks it) serves the generator too: less CPU per request
+    from uvloop import run as run_loop
+except ImportError:
+    from asyncio import run as run_loop
 
 
 def _free_port() -> int:
@@ -55,38 +61,87 @@ def seed(rt: Runtime, count: int) -> tuple[tenants.TenantInfo, str, list[str]]:
     return tenant, key, ids
 
 
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request at a time, read by Content-Length.
+
+    A minimal client on purpose: the load generator shares the machine with the server, and a
+    general client (httpx) spent more CPU per request than the server's cheap routes."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            waiter.set_exception(ConnectionError("a response without Content-Length"))
+            return
+        stop = head.find(b"\r\n", at + 2)
+        size = end + 4 + int(head[at + 17:stop if stop > 0 else len(head)])
+        if len(self.buffer) >= size:
+            del self.buffer[:size]
+            waiter.set_result(int(head[9:12]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed"))
+
+
 async def run_load(base: str, key: str, ids: list[str], clients: int, rate: float, seconds: float) -> dict:
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
     next_slot = 0
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as http:
-        start = time.perf_counter() + 0.2
+    host, port = base.removeprefix("http://").split(":")
+    loop = asyncio.get_running_loop()
+    head = f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+    listing = b"GET /records?entity=account&limit=100 HTTP/1.1\r\n" + head
+    start = time.perf_counter() + 0.2
 
-        async def client() -> None:
-            nonlocal next_slot, errors
-            while next_slot < total:
-                slot = next_slot
-                next_slot += 1
-                due = start + slot / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                try:
-                    if slot % 2:
-                        response = await http.get("/records", params={"entity": "account", "limit": 100})
-                    else:
-                        response = await http.get(f"/records/{random.choice(ids)}")
-                    if response.status_code != 200:
-                        errors += 1
-                except httpx.HTTPError:
+    async def client() -> None:
+        nonlocal next_slot, errors
+        connection: _Connection | None = None
+        while next_slot < total:
+            slot = next_slot
+            next_slot += 1
+            due = start + slot / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            request = listing if slot % 2 else (f"GET /records/{random.choice(ids)} HTTP/1.1\r\n".encode() + head)
+            try:
+                if connection is None or connection.transport is None:
+                    _, connection = await loop.create_connection(_Connection, host, int(port))
+                connection.buffer.clear()
+                connection.waiter = loop.create_future()
+                connection.transport.write(request)
+                status = await asyncio.wait_for(connection.waiter, 10)
+                if status != 200:
                     errors += 1
-                latencies.append(time.perf_counter() - due)
+            except (OSError, asyncio.TimeoutError, ValueError):
+                errors += 1
+                if connection is not None and connection.transport is not None:
+                    connection.transport.close()
+                connection = None
+            latencies.append(time.perf_counter() - due)
+        if connection is not None and connection.transport is not None:
+            connection.transport.close()
 
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - start
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -95,6 +150,62 @@ async def run_load(base: str, key: str, ids: list[str], clients: int, rate: floa
     return {"clients": clients, "duration_s": round(elapsed, 1), "offered_rps": rate,
             "requests_per_s": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "errors": errors}
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def cpu_seconds(root: int | None) -> float:
+    """CPU time of ``root`` and every process below it, with the children they reaped
+    (``/proc``: utime + stime + cutime + cstime)."""
+    if root is None:
+        return 0.0
+    kids, total, stack = _children(), 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])
+        stack.extend(kids.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _pid_in(path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cpu_per_request(base: str, key: str, ids: list[str], clients: int, rate: float, seconds: float,
+                    server: int, data_dir) -> dict:
+    """A run at a modest fixed rate with the CPU it cost, in ms per request, by process: the
+    server's workers, the embedded Postgres and Redis (absent when configured elsewhere) and
+    this load generator. CPU rather than latency: it does not depend on what else the machine runs."""
+    parts = {"server": server, "postgres": _pid_in(data_dir / "postgres" / "postmaster.pid"),
+             "redis": _pid_in(data_dir / "redis" / "redis.pid")}
+    before = {name: cpu_seconds(pid) for name, pid in parts.items()}
+    mine = os.times()
+    run = run_loop(run_load(base, key, ids, clients, rate, seconds))
+    used = os.times()
+    spent = {name: cpu_seconds(pid) - before[name] for name, pid in parts.items()}
+    spent["generator"] = (used.user + used.system) - (mine.user + mine.system)
+    count = max(1, int(rate * seconds))
+    return {**{f"{name}_cpu_ms": round(value * 1000 / count, 2) for name, value in spent.items()},
+            "rate": rate, "p50_ms": run["p50_ms"], "errors": run["errors"]}
 
 
 def main() -> None:
@@ -106,10 +217,16 @@ def main() -> None:
     parser.add_argument("--ramp", default="300,400,500,600,800,1000", help="Rates tried after the fixed run.")
     parser.add_argument("--ramp-seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="Server processes (2: one a core here).")
+    parser.add_argument("--cpu", action="store_true",
+                        help="First measure CPU per request (server, Postgres, Redis, generator) at --cpu-rate.")
+    parser.add_argument("--cpu-only", action="store_true", help="Only the CPU measurement (implies --cpu).")
+    parser.add_argument("--cpu-rate", type=float, default=40.0)
+    parser.add_argument("--cpu-seconds", type=float, default=20.0)
     parser.add_argument("--json", action="store_true", help="Print one JSON object last.")
     args = parser.parse_args()
 
-    rt = Runtime(load_settings())
+    settings = load_settings()
+    rt = Runtime(settings)
     platform.migrate(rt)
     tenant, key, ids = seed(rt, args.records)
     port = _free_port()
@@ -123,14 +240,21 @@ def main() -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        asyncio.run(run_load(base, key, ids, args.clients, 50, 2))  # warm up caches and connections
-        serial = asyncio.run(run_load(base, key, ids, 1, 20, 5))  # one client: latency without queueing
-        fixed = asyncio.run(run_load(base, key, ids, args.clients, args.rate, args.seconds))
+        run_loop(run_load(base, key, ids, args.clients, 50, 2))  # warm up caches and connections
+        cpu = None
+        if args.cpu or args.cpu_only:
+            cpu = cpu_per_request(base, key, ids, args.clients, args.cpu_rate, args.cpu_seconds, server.pid,
+                                  settings.data_dir.expanduser().resolve())
+            if args.cpu_only:
+                print(json.dumps(cpu) if args.json else f"CPU per request: {cpu}")
+                return
+        serial = run_loop(run_load(base, key, ids, 1, 20, 5))  # one client: latency without queueing
+        fixed = run_loop(run_load(base, key, ids, args.clients, args.rate, args.seconds))
         best = args.rate if fixed["errors"] == 0 and fixed["p99_ms"] < P99_GOAL_MS else None
         steps = []
         if best is not None:
             for rate in (float(r) for r in args.ramp.split(",") if r):
-                step = asyncio.run(run_load(base, key, ids, args.clients, rate, args.ramp_seconds))
+                step = run_loop(run_load(base, key, ids, args.clients, rate, args.ramp_seconds))
                 steps.append(step)
                 if not args.json:
                     print(f"  ramp {rate:.0f}/s: p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
@@ -139,7 +263,8 @@ def main() -> None:
                     break
                 best = rate
         result = {**fixed, "max_rps_p99_under_100ms": best, "records": args.records, "workers": args.workers,
-                  "serial_p50_ms": serial["p50_ms"], "serial_p99_ms": serial["p99_ms"]}
+                  "serial_p50_ms": serial["p50_ms"], "serial_p99_ms": serial["p99_ms"],
+                  **({"cpu_ms_per_request": cpu} if cpu else {})}
         if args.json:
             print(json.dumps(result))
         else:

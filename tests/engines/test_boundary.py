@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy import text
+
+from autonomos.engines.postgres import libpq_dsn
 
 from autonomos.engines.redis import connect
 from autonomos.errors import EngineUnavailable
@@ -22,6 +25,28 @@ def test_a_killed_connection_leaves_a_tenant_session_as_engine_unavailable(rt, m
     assert caught.value.__cause__ is not None  # the library's error stays in the chain
     with rt.db.tenant(tenant.id) as session:  # the pool recovers by itself
         assert session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def _end_pooled_app_connections(rt) -> int:
+    """Terminate every app-role connection of this database (as Postgres restarting would)."""
+    with psycopg.connect(libpq_dsn(rt.database_url), autocommit=True) as owner:
+        return len(owner.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE usename = %s AND datname = current_database() AND pid <> pg_backend_pid()",
+            (rt.db.roles.app,)).fetchall())
+
+
+def test_pooled_connections_found_dead_are_replaced_without_an_error(rt, make_tenant):
+    """No ping at checkout: a transaction whose pooled connection died meanwhile starts again
+    on a fresh one, and so does a lookup outside any tenant; the caller never sees it."""
+    tenant = make_tenant()
+    with rt.db.tenant(tenant.id) as session:
+        session.execute(text("SELECT 1"))
+    assert _end_pooled_app_connections(rt) >= 1
+    with rt.db.tenant(tenant.id) as session:
+        assert session.execute(text("SELECT current_setting('app.tenant_id')")).scalar_one() == str(tenant.id)
+    assert _end_pooled_app_connections(rt) >= 1
+    assert [dict(r) for r in rt.db.lookup(text("SELECT 1 AS one"), {})] == [{"one": 1}]
 
 
 def test_an_unreachable_server_is_engine_unavailable(tmp_path, make_tenant):

@@ -16,7 +16,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 
 from autonomos.api import openapi, problems
-from autonomos.api.auth import KeyCache, RevocationListener
+from autonomos.api.auth import KeyCache, RateLimiter, RevocationListener
 from autonomos.api.context import RequestContext
 from autonomos.api.routes import (catalogue, connections, drift, health, history, keys, mappings, notifications,
                                   ontology, proposals, quarantine, records, runs, settings, snapshots, tenants, webhooks)
@@ -53,6 +53,8 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
                               "Authenticate with `Authorization: Bearer <key>` (`aos apikey create`).")
     app.state.rt = rt
     app.state.key_cache = KeyCache()
+    app.state.key_verifications = {}  # verifications in flight, by (event loop, key fingerprint)
+    app.state.rate_limiter = RateLimiter(rt)
     problems.install(app)
     for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, drift, mappings,
                    records, history, keys, settings, tenants, notifications, webhooks):

@@ -8,6 +8,7 @@ entry within moments; if Redis is unavailable the entry still expires with its T
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -17,11 +18,12 @@ import uuid
 import structlog
 from fastapi import Request
 from prometheus_client import Counter
+from redis.commands.core import AsyncScript
 from starlette.concurrency import run_in_threadpool
 
-from autonomos.aam.connectors.rest.clock import SystemClock
-from autonomos.aam.connectors.rest.ratelimit import TokenBucket
+from autonomos.aam.connectors.rest.ratelimit import BUCKET_SCRIPT, bucket_args
 from autonomos.api.problems import ApiProblem
+from autonomos.engines import redis as redis_engine
 from autonomos.runtime import Runtime
 from autonomos.services import apikeys
 from autonomos.services.apikeys import Principal, Role
@@ -120,6 +122,29 @@ class RevocationListener:
                 self._stop.wait(2.0)
 
 
+async def _verify_once(state, key: str) -> Principal | None:
+    """Verify ``key`` (argon2, in the threadpool) and cache the outcome. Requests that arrive
+    with the same key while it is being verified wait for that one verification: a burst of
+    new clients would otherwise cost an argon2 verification each."""
+
+    def verify() -> Principal | None:
+        found = apikeys.verify_key(state.rt, key)
+        if found is None:
+            state.key_cache.refuse(key)
+        else:
+            state.key_cache.put(key, found)
+        return found
+
+    loop = asyncio.get_running_loop()
+    pending: dict[tuple[int, str], asyncio.Future] = state.key_verifications
+    slot = (id(loop), KeyCache.fingerprint(key))
+    future = pending.get(slot)
+    if future is None:
+        future = pending[slot] = asyncio.ensure_future(run_in_threadpool(verify))
+        future.add_done_callback(lambda _: pending.pop(slot, None))
+    return await asyncio.shield(future)
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -135,33 +160,49 @@ async def principal(request: Request) -> Principal:
     state = request.app.state
     found = state.key_cache.get(key)
     if found is None and not state.key_cache.refused(key):
-        found = await run_in_threadpool(apikeys.verify_key, state.rt, key)
-        if found is None:
-            state.key_cache.refuse(key)
-        else:
-            state.key_cache.put(key, found)
+        found = await _verify_once(state, key)
     if found is None:
         raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
                          headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = found
     structlog.contextvars.bind_contextvars(key_id=str(found.key_id), tenant_id=str(found.tenant_id))
-    await run_in_threadpool(_rate_limit, state.rt, found)
+    await state.rate_limiter.check(found)
     return found
 
 
-def _rate_limit(rt: Runtime, who: Principal) -> None:
-    per_second, burst = rt_rate(rt, who)
-    key = (rt.keys.tenant(who.tenant_id, "api", "rate", who.key_id) if who.tenant_id
-           else rt.keys.platform("api", "rate", who.key_id))
-    try:
-        wait = TokenBucket(rt.redis, key, per_second, burst, SystemClock()).try_acquire()
-    except Exception:  # noqa: BLE001 - Redis is never a reason to refuse service
-        RATE_LIMIT_OPEN.inc()
-        logger.warning("rate limiter unavailable; letting the request through")
-        return
-    if wait > 0:
-        raise ApiProblem(429, "rate limit exceeded for this API key", kind="rate-limited",
-                         headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+class RateLimiter:
+    """Per-key token buckets in Redis (the REST connectors' bucket script), asked from the
+    event loop: an asyncio Redis client, so a request costs no hop to the threadpool for it.
+
+    A client belongs to one event loop; a new loop (a test client's) gets a new one."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._script: AsyncScript | None = None
+
+    def _bucket(self) -> AsyncScript:
+        loop = asyncio.get_running_loop()
+        if self._script is None or self._loop is not loop:
+            self._script = redis_engine.connect_async(self.rt.redis_url).register_script(BUCKET_SCRIPT)
+            self._loop = loop
+        return self._script
+
+    async def check(self, who: Principal) -> None:
+        """Take a token from the key's bucket, or refuse with 429; lets the request through
+        (logged and counted) when Redis cannot answer: Redis is never a reason to refuse service."""
+        per_second, burst = rt_rate(self.rt, who)
+        key = (self.rt.keys.tenant(who.tenant_id, "api", "rate", who.key_id) if who.tenant_id
+               else self.rt.keys.platform("api", "rate", who.key_id))
+        try:
+            wait = float(await self._bucket()(keys=[key], args=bucket_args(per_second, burst, time.time(), "try")))
+        except Exception:  # noqa: BLE001 - fail open
+            RATE_LIMIT_OPEN.inc()
+            logger.warning("rate limiter unavailable; letting the request through")
+            return
+        if wait > 0:
+            raise ApiProblem(429, "rate limit exceeded for this API key", kind="rate-limited",
+                             headers={"Retry-After": str(max(1, int(wait + 0.999)))})
 
 
 def rt_rate(rt: Runtime, who: Principal) -> tuple[float, int]:

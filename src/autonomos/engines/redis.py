@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import redis
+import redis.asyncio
 
 from autonomos.engines.boundary import engine_boundary
 from autonomos.engines.postgres import ServiceStatus
@@ -123,6 +124,12 @@ class Client(redis.Redis):
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
     return Client.from_url(url, socket_timeout=10, health_check_interval=30)
+
+
+def connect_async(url: str) -> redis.asyncio.Redis:
+    """An asyncio client for ``url``, for the event loop that first uses it; short timeouts,
+    since its callers (the API's rate limiter) answer without it rather than wait."""
+    return redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 class Keys:

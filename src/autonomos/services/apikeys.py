@@ -20,7 +20,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, text
 
-from autonomos.engines.boundary import engine_boundary
 from autonomos.errors import Conflict, NotFound
 from autonomos.runtime import Runtime
 from autonomos.services import audit
@@ -149,8 +148,7 @@ def verify_key(rt: Runtime, key: str) -> Principal | None:
     prefix = split_key(key)
     if prefix is None:
         return None
-    with engine_boundary("postgres"), rt.db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM aos_api_key_lookup(:p)"), {"p": prefix}).mappings().all()
+    rows = rt.db.lookup(text("SELECT * FROM aos_api_key_lookup(:p)"), {"p": prefix})
     for row in rows:
         try:
             _hasher.verify(row["key_hash"], key)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, text
 
-from autonomos.engines.boundary import engine_boundary
 from autonomos.runtime import Runtime
 from autonomos.services import apikeys, audit
 from autonomos.services.apikeys import Principal
@@ -74,11 +73,10 @@ def find(rt: Runtime, token: str) -> SessionInfo | None:
     """The live session of a cookie token, else None (unknown, ended, expired, key revoked)."""
     if not token or len(token) > 128:
         return None
-    with engine_boundary("postgres"), rt.db.engine.connect() as conn:
-        row = conn.execute(text("SELECT * FROM aos_console_session_lookup(:h)"),
-                           {"h": token_hash(token)}).mappings().first()
-    if row is None:
+    rows = rt.db.lookup(text("SELECT * FROM aos_console_session_lookup(:h)"), {"h": token_hash(token)})
+    if not rows:
         return None
+    row = rows[0]
     role = (row["scopes"] or ["reader"])[0]
     return SessionInfo(row["session_id"], Principal(row["key_id"], row["tenant_id"], role), row["csrf_token"])
 

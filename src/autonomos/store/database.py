@@ -18,13 +18,14 @@ from typing import Any
 
 import orjson
 
-from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, Executable, create_engine, func, select
+from sqlalchemy.engine import URL, RowMapping
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from autonomos.engines.boundary import engine_boundary
 from autonomos.engines.postgres import to_sqlalchemy_url
-from autonomos.errors import TenantContextMissing
+from autonomos.errors import EngineUnavailable, TenantContextMissing
 from autonomos.store.base import TENANT_SETTING
 from autonomos.store.roles import Roles, roles_for_database
 
@@ -37,7 +38,7 @@ def role_url(owner_url: str | URL, role: str, password: str | None) -> URL:
 _LONG_DIGITS = re.compile(rb"\d{19}")
 
 
-def _json_loads(text: str | bytes) -> Any:
+def loads_json(text: str | bytes) -> Any:
     """jsonb as Python: orjson (several times faster on wide records) unless the text holds a
     run of 19 or more digits: orjson reads an integer beyond 64 bits as a float, and jsonb
     keeps such numbers exactly, so those (rare) documents go through the standard library."""
@@ -50,12 +51,12 @@ def _json_loads(text: str | bytes) -> Any:
         return json.loads(raw)
 
 
-def make_engine(url: URL, *, pool_size: int = 5) -> Engine:
+def make_engine(url: URL, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
     # prepare_threshold=None: no server-side prepared statements. Their generic plans ignore
     # the parameter values, and for the landing's per-key probes that meant a scan of the
     # whole stream per key once a statement had run five times.
-    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
-                         connect_args={"prepare_threshold": None}, json_deserializer=_json_loads)
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=pre_ping,
+                         connect_args={"prepare_threshold": None}, json_deserializer=loads_json)
 
 
 class Database:
@@ -64,7 +65,10 @@ class Database:
     def __init__(self, owner_url: str | URL, *, role_password: str | None = None) -> None:
         self.owner_url = to_sqlalchemy_url(owner_url)
         self.roles: Roles = roles_for_database(self.owner_url.database or "")
-        self.engine = make_engine(role_url(self.owner_url, self.roles.app, role_password))
+        # No ping at checkout (a round trip per transaction): a pooled connection found dead by
+        # the first statement (Postgres restarted since) is replaced and that statement retried,
+        # see ``_begin`` and ``lookup``; SQLAlchemy then drops every older pooled connection.
+        self.engine = make_engine(role_url(self.owner_url, self.roles.app, role_password), pre_ping=False)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -78,9 +82,38 @@ class Database:
             raise TenantContextMissing("a tenant id is required for tenant-scoped work")
         tenant = uuid.UUID(str(tenant_id))
         extra = [func.set_config(name, value, True) for name, value in (settings or {}).items()]
-        with engine_boundary("postgres"), self._sessions() as session, session.begin():
-            session.execute(select(func.set_config(TENANT_SETTING, str(tenant), True), *extra))
-            yield session
+        with engine_boundary("postgres"):
+            session, transaction = self._begin(select(func.set_config(TENANT_SETTING, str(tenant), True), *extra))
+            with session, transaction:
+                yield session
+
+    def _begin(self, first: Executable) -> tuple[Session, SessionTransaction]:
+        """A session in a transaction that ran ``first``, on a live connection."""
+        for attempt in (1, 2):
+            session = self._sessions()
+            try:
+                transaction = session.begin()
+                session.execute(first)
+                return session, transaction
+            except BaseException as exc:
+                session.close()
+                if attempt == 2 or not (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+                    raise
+        raise AssertionError("unreachable")
+
+    def lookup(self, statement: Executable, params: Mapping[str, Any]) -> list[RowMapping]:
+        """The rows of one read outside any tenant (the ``SECURITY DEFINER`` lookups that find a
+        key's or a console session's tenant), once more on a fresh connection if the pooled one
+        was dead."""
+        for attempt in (1, 2):
+            try:
+                with engine_boundary("postgres"), self.engine.connect() as conn:
+                    return list(conn.execute(statement, params).mappings())
+            except EngineUnavailable as exc:
+                cause = exc.__cause__
+                if attempt == 2 or not (isinstance(cause, DBAPIError) and cause.connection_invalidated):
+                    raise
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

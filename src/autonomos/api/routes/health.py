@@ -25,8 +25,7 @@ def readyz(request: Request) -> JSONResponse:
     rt = request.app.state.rt
     checks: dict[str, str] = {}
     try:
-        with rt.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        rt.db.lookup(text("SELECT 1"), {})
         checks["postgres"] = "ok"
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         checks["postgres"] = f"unreachable: {type(exc).__name__}"

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from autonomos.store.tables import CanonicalRecord, Connection, EntityLink
+from autonomos.store.database import loads_json
+from autonomos.store.tables import EntityLink
 
 DEFAULT_MATCH_KEYS: dict[str, list[dict[str, str]]] = {
     "contact": [{"field": "email", "normalise": "email"}],
@@ -89,18 +90,6 @@ class UnifiedRecord:
     links: list[dict[str, str]] = field(default_factory=list)
 
 
-def cluster_of(session: Session, tenant_id: uuid.UUID, entity: str, record_id: uuid.UUID) -> list[uuid.UUID]:
-    """Every record transitively linked to ``record_id`` (itself included)."""
-    return list(session.scalars(text("""
-        WITH RECURSIVE c(id) AS (
-            SELECT CAST(:r AS uuid)
-            UNION
-            SELECT CASE WHEN l.left_record_id = c.id THEN l.right_record_id ELSE l.left_record_id END
-            FROM entity_links l JOIN c ON l.left_record_id = c.id OR l.right_record_id = c.id
-            WHERE l.tenant_id = :t AND l.entity = :e)
-        SELECT id FROM c ORDER BY id"""), {"r": record_id, "t": tenant_id, "e": entity}))
-
-
 def linked_clusters(session: Session, tenant_id: uuid.UUID, entity: str) -> list[list[uuid.UUID]]:
     """Connected components with more than one record, largest first."""
     parent: dict[uuid.UUID, uuid.UUID] = {}
@@ -122,25 +111,40 @@ def linked_clusters(session: Session, tenant_id: uuid.UUID, entity: str) -> list
     return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))
 
 
+# The cluster (every record transitively linked to :r, itself included), its live members
+# (oldest connection first, then by record key) and its links in one statement, as JSON text:
+# a record read answers in as few round trips as possible.
+_UNIFIED = text("""
+    WITH RECURSIVE c(id) AS (
+        SELECT CAST(:r AS uuid)
+        UNION
+        SELECT CASE WHEN l.left_record_id = c.id THEN l.right_record_id ELSE l.left_record_id END
+        FROM entity_links l JOIN c ON l.left_record_id = c.id OR l.right_record_id = c.id
+        WHERE l.tenant_id = :t AND l.entity = :e)
+    SELECT (SELECT json_agg(id ORDER BY id) FROM c)::text,
+           (SELECT coalesce(json_agg(json_build_array(r.id, r.stream, r.record_key, r.data, n.name)
+                                     ORDER BY n.created_at, r.record_key), '[]')
+            FROM canonical_records r JOIN connections n ON n.tenant_id = r.tenant_id AND n.id = r.connection_id
+            WHERE r.tenant_id = :t AND r.entity = :e AND r.id IN (SELECT id FROM c) AND NOT r.is_deleted)::text,
+           (SELECT coalesce(json_agg(json_build_object('left', l.left_record_id, 'right', l.right_record_id,
+                                                       'match_key', l.match_key, 'match_value', l.match_value)
+                                     ORDER BY l.left_record_id, l.right_record_id), '[]')
+            FROM entity_links l
+            WHERE l.tenant_id = :t AND l.entity = :e AND l.right_record_id IN (SELECT id FROM c))::text""")
+
+
 def unified(session: Session, tenant_id: uuid.UUID, entity: str, record_id: uuid.UUID,
             precedence: list[str] | None = None) -> UnifiedRecord:
     """The merged view of the record's cluster, with the source of each value."""
-    ids = cluster_of(session, tenant_id, entity, record_id)
-    rows = session.execute(
-        select(CanonicalRecord, Connection.name, Connection.created_at)
-        .join(Connection, (Connection.tenant_id == CanonicalRecord.tenant_id)
-              & (Connection.id == CanonicalRecord.connection_id))
-        .where(CanonicalRecord.tenant_id == tenant_id, CanonicalRecord.entity == entity,
-               CanonicalRecord.id.in_(ids), CanonicalRecord.is_deleted.is_(False))).all()
+    ids, rows, links = session.execute(_UNIFIED, {"r": record_id, "t": tenant_id, "e": entity}).one()
     order = {name: i for i, name in enumerate(precedence or [])}
-    rows.sort(key=lambda r: (order.get(r[1], len(order)), r[2], r[0].record_key))
+    members = sorted(loads_json(rows), key=lambda m: order.get(m[4], len(order)))  # stable: age, key
     data: dict[str, Any] = {}
     sources: dict[str, dict[str, str]] = {}
     seen: dict[str, list[dict[str, Any]]] = {}
-    for record, connection, _ in rows:
-        origin = {"connection": connection, "stream": record.stream, "record_key": record.record_key,
-                  "record_id": str(record.id)}
-        for name, value in record.data.items():
+    for member_id, stream, record_key, values, connection in members:
+        origin = {"connection": connection, "stream": stream, "record_key": record_key, "record_id": member_id}
+        for name, value in values.items():
             if value is None:
                 continue
             seen.setdefault(name, [])
@@ -148,13 +152,7 @@ def unified(session: Session, tenant_id: uuid.UUID, entity: str, record_id: uuid
                 seen[name].append({"value": value, "connection": connection})
             if name not in data:
                 data[name], sources[name] = value, origin
-    links = [{"left": str(l.left_record_id), "right": str(l.right_record_id), "match_key": l.match_key,
-              "match_value": l.match_value}
-             for l in session.scalars(select(EntityLink).where(EntityLink.tenant_id == tenant_id,
-                                                               EntityLink.entity == entity,
-                                                               EntityLink.right_record_id.in_(ids)))]
-    members = [{"record_id": str(r.id), "connection": c, "stream": r.stream, "record_key": r.record_key}
-               for r, c, _ in rows]
-    anchor = min(ids)
-    return UnifiedRecord(anchor, entity, dict(sorted(data.items())), dict(sorted(sources.items())), members,
-                         {k: v for k, v in sorted(seen.items()) if len(v) > 1}, links)
+    return UnifiedRecord(uuid.UUID(loads_json(ids)[0]), entity, dict(sorted(data.items())),
+                         dict(sorted(sources.items())),
+                         [{"record_id": m, "connection": c, "stream": s, "record_key": k} for m, s, k, _, c in members],
+                         {k: v for k, v in sorted(seen.items()) if len(v) > 1}, loads_json(links))

@@ -13,7 +13,7 @@ import redis
 
 from autonomos.aam.connectors.rest.clock import Clock
 
-_BUCKET = """
+BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -44,8 +44,7 @@ class TokenBucket:
         if per_second <= 0 or burst < 1:
             raise ValueError("rate_limit needs per_second > 0 and burst >= 1")
         self.key, self.per_second, self.burst, self.clock = key, per_second, burst, clock
-        self._script = client.register_script(_BUCKET)
-        self._ttl_ms = int((burst / per_second + 60) * 1000)
+        self._script = client.register_script(BUCKET_SCRIPT)
 
     def acquire(self) -> float:
         """Take a token, sleeping (through the clock) until it is due; returns the wait."""
@@ -59,5 +58,10 @@ class TokenBucket:
         return self._run("try")
 
     def _run(self, mode: str) -> float:
-        args = [self.per_second, self.burst, self.clock.now(), self._ttl_ms, mode]
-        return float(self._script(keys=[self.key], args=args))
+        return float(self._script(keys=[self.key], args=bucket_args(self.per_second, self.burst, self.clock.now(),
+                                                                      mode)))
+
+
+def bucket_args(per_second: float, burst: int, now: float, mode: str) -> list[float | int | str]:
+    """``BUCKET_SCRIPT``'s arguments (the key expires once a full refill has long passed)."""
+    return [per_second, burst, now, int((burst / per_second + 60) * 1000), mode]
