@@ -123,14 +123,6 @@ class Settings(BaseSettings):
         validation_alias="AOS_WORKER_UPKEEP_S",
         description="Seconds between a worker's upkeep rounds (reconcile the queue, drain the embedding outbox).",
     )
-    worker_host_slots: int = Field(
-        default=0,
-        ge=0,
-        validation_alias="AOS_WORKER_HOST_SLOTS",
-        description="Jobs (syncs and applies) the worker processes of one host run at once; processes beyond it "
-        "stand by and take over when a slot frees or a worker dies. 0: the host's cores. Raise it for sources that "
-        "mostly wait on the network.",
-    )
     reranker_url: str | None = Field(
         default=None,
         validation_alias="AOS_RERANKER_URL",

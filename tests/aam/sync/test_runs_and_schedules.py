@@ -94,3 +94,33 @@ def test_schedules(rt, make_tenant):
     assert not any(sync.get_run(rt, tenant.id, r).connection_id == uuid.UUID(info.id) for r in again.started)
     with pytest.raises(InvalidInput):
         _connection(rt, tenant.id, "bad", schedule="sometimes")
+
+
+def test_a_finished_run_hands_its_tenants_next_run_to_the_head_of_the_queue(rt, make_tenant):
+    """A tenant held to one sync at a time: when its running sync ends, its next due run goes to
+    the front of the queue at once, ahead of other tenants' work, not at the next upkeep."""
+    from autonomos.aam.sync import jobs
+    from autonomos.aam.sync.engine import execute_run
+    from autonomos.services.sync_inputs import job_queue, sync_engines
+    from autonomos.services.worker import sync_stage
+
+    tenant, other = make_tenant("handoff"), make_tenant("handoff-other")
+    maintenance = MaintenanceDatabase(rt.database_url)
+    with maintenance.session() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(settings={"max_concurrent_syncs": 1}))
+    maintenance.dispose()
+    for name in ("a", "b"):
+        _connection(rt, tenant.id, name)
+    _connection(rt, other.id, "c")
+    run_a = sync.start_sync(rt, tenant.id, "a", actor="test").run
+    run_b = sync.start_sync(rt, tenant.id, "b", actor="test").run
+    queue = jobs.sync_queue(job_queue(rt))
+    queue.remove(str(run_b.id))  # B's job was tried while A ran: the claim refused it at the limit
+    run_c = sync.start_sync(rt, other.id, "c", actor="test").run
+    try:
+        assert execute_run(sync_engines(rt), sync_stage(rt), tenant.id, run_a.id, "test-worker") == "succeeded"
+        assert queue.job_ids[0] == str(run_b.id)
+        assert str(run_c.id) in queue.job_ids, "the other tenant's run keeps its place behind"
+    finally:
+        sync.cancel_sync(rt, tenant.id, "b", actor="test")
+        sync.cancel_sync(rt, other.id, "c", actor="test")

@@ -28,14 +28,13 @@ class SyncSettings:
     max_run_s: float
     max_columns: int
     upkeep_s: float
-    host_slots: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncSettings:
         return cls(batch_size=settings.sync_batch_size, writers=settings.sync_writers,
                    heartbeat_timeout_s=settings.sync_heartbeat_timeout_s, retry_backoff_s=settings.retry_backoff_s,
                    max_run_s=settings.sync_max_run_s, max_columns=settings.max_columns,
-                   upkeep_s=settings.worker_upkeep_s, host_slots=settings.worker_host_slots)
+                   upkeep_s=settings.worker_upkeep_s)
 
 
 @dataclass(frozen=True)
