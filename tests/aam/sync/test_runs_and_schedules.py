@@ -25,6 +25,13 @@ def _connection(rt, tenant_id, name, schedule=None):
                                          actor="test")
 
 
+def _one_sync_at_a_time(rt, tenant) -> None:
+    maintenance = MaintenanceDatabase(rt.database_url)
+    with maintenance.session() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(settings={"max_concurrent_syncs": 1}))
+    maintenance.dispose()
+
+
 def test_a_run_is_claimed_once(rt, make_tenant):
     tenant = make_tenant("claim")
     _connection(rt, tenant.id, "a")
@@ -38,10 +45,7 @@ def test_a_run_is_claimed_once(rt, make_tenant):
 
 def test_tenant_concurrency_limit_holds_across_workers(rt, make_tenant):
     tenant = make_tenant("limit")
-    maintenance = MaintenanceDatabase(rt.database_url)
-    with maintenance.session() as session:
-        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(settings={"max_concurrent_syncs": 1}))
-    maintenance.dispose()
+    _one_sync_at_a_time(rt, tenant)
     for name in ("a", "b"):
         _connection(rt, tenant.id, name)
     run_a = sync.start_sync(rt, tenant.id, "a", actor="test").run
@@ -105,10 +109,7 @@ def test_a_finished_run_hands_its_tenants_next_run_to_the_head_of_the_queue(rt, 
     from autonomos.services.worker import sync_stage
 
     tenant, other = make_tenant("handoff"), make_tenant("handoff-other")
-    maintenance = MaintenanceDatabase(rt.database_url)
-    with maintenance.session() as session:
-        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(settings={"max_concurrent_syncs": 1}))
-    maintenance.dispose()
+    _one_sync_at_a_time(rt, tenant)
     for name in ("a", "b"):
         _connection(rt, tenant.id, name)
     _connection(rt, other.id, "c")
