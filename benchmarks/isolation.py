@@ -149,7 +149,7 @@ class Checker:
                 received = hooks.get(f"/hook/{t.info.slug}", [])
                 self.checked["webhooks"] += len(received)
                 if not received:  # A's receiver must hear A's events, or the check proves nothing
-                    self._violation("webhooks", t, "no delivery received")
+                    self._violation("webhooks", t, f"no delivery received ({self._deliveries(t.info.id)})")
                 self.seen["webhooks"][t.info.id].extend(received)
 
     def api(self, api_url: str) -> None:
@@ -248,6 +248,12 @@ class Checker:
         for other, marker in self.markers.items():
             if other != tenant.info.id and marker in response.text:
                 self._violation(interface, tenant, f"marker {marker} in the answer to GET {path}")
+
+    def _deliveries(self, tenant_id: uuid.UUID) -> str:
+        """The tenant's webhook deliveries by state and last error, to say why none arrived."""
+        rows = self.owner.sql("SELECT status, coalesce(last_error, ''), count(*) FROM webhook_deliveries"
+                              " WHERE tenant_id = %(t)s GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 3", t=tenant_id)
+        return "; ".join(f"{n} {status}{': ' + error if error else ''}" for status, error, n in rows) or "none made"
 
     def _violation(self, interface: str, tenant: Any, what: str) -> None:
         self.violations[interface] += 1

@@ -308,3 +308,5 @@ def settle(owner: Owner, made: list[LoadTenant], timeout_s: float = 120) -> None
         if not deliveries and not outbox:
             return
         time.sleep(0.5)
+    print(f"not settled after {timeout_s:.0f} s: {deliveries} webhook deliveries pending, "
+          f"{outbox} outbox rows unembedded", file=sys.stderr)
