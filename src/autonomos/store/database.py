@@ -123,14 +123,21 @@ class Database:
                         return rows
                     except psycopg.Error as exc:
                         lost = driver.closed or driver.broken
-                        if lost:
+                        if not lost:
+                            try:
+                                driver.execute("ROLLBACK")
+                                driver.autocommit = False
+                            except psycopg.Error:
+                                lost = True
+                        if lost:  # as SQLAlchemy does on a disconnect: the pool's older connections go too
                             conn.invalidate(exc)
-                        else:
-                            driver.execute("ROLLBACK")
-                            driver.autocommit = False
+                            self.engine.dispose(close=False)
                         error = DBAPIError.instance(sql, sql_params, exc, psycopg.Error, connection_invalidated=lost)
                         if attempt == 2 or not lost:
                             raise error from exc
+                    except BaseException:
+                        conn.invalidate()  # never back to the pool in autocommit or mid-pipeline
+                        raise
         raise AssertionError("unreachable")
 
     def _begin(self, first: Executable) -> tuple[Session, SessionTransaction]:
