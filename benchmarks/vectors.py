@@ -1,25 +1,33 @@
 """pgvector at scale: query latency and recall@10 as the product queries, and the index build time.
 
-usage: python benchmarks/vectors.py [--json] [--vectors N] [--tenants T] [--queries Q]
+usage: python benchmarks/vectors.py [--json] [--vectors N] [--tenants T] [--queries Q] [--ef-search E,..]
                                    [--maintenance-work-mem SIZE] [--build-workers W]
 
 ``--vectors`` (default 100,000; 1,000,000 fits a 24 GB machine) vectors of 384 dimensions (the
-default embedder's), spread evenly over ``--tenants`` (default 5) fresh tenants, are loaded into
+default embedder's), spread evenly over ``--tenants`` (default 5, at least 3) fresh tenants, are loaded into
 ``vector_items`` by binary COPY with the 384-dimension HNSW index dropped (timed: ``copy_s``),
 then the index is built again exactly as the migration defines it (the definitions are read from
 the catalogue before the drop and replayed: one index ``ON ONLY`` the partitioned table, one per
 hash partition, attached to it; timed: ``index_build_s``), with ``maintenance_work_mem`` large
 enough to hold a graph (default 4 GB: 1,000,000 vectors of 384 dimensions need about 2 GB; a
 graph that outgrows it is built far more slowly) and ``--build-workers`` parallel maintenance
-workers (default 2). Which partition each tenant landed in depends on its (random) id: the
-queried tenant's partition, its rows and its tenants are printed (``queried_partition``).
-``--queries`` (default 200) queries for one tenant go through ``PgVectorStore.query`` (tenant
-transaction under RLS, iterative scan, k=10): p50 and p95 in milliseconds, and recall@10 against
-exact search (the same filter ordered by the uncast distance, which no index can serve). The same queries are
-then run under EXPLAIN ANALYZE (``server_p50_ms``/``server_p95_ms``): the time inside the
-server, so what the index costs can be told from the transaction's round trips and, on a busy
-machine, from waiting for a core. ``--ef-search 100,200,400`` measures the same queries at each
-``hnsw.ef_search`` (``by_ef_search``); the top-level figures are the store's default.
+workers (default 2).
+
+The tenants (at least 3) are placed, not left to their random ids: the first is alone in its
+hash partition (``alone``), the second and third share one (``shared``: the tenant filter runs
+after the scan of a graph half of whose vectors are the other tenant's), the rest sit in other
+partitions. ``--queries`` (default 200) queries for the ``alone`` tenant and for one ``shared``
+tenant go through ``PgVectorStore.query`` (one round trip: tenant transaction under RLS,
+iterative scan, ``ef_search`` scaled by the tenant's share of its partition, k=10): p50 and p95
+in milliseconds (after 50 other queries, not measured, have read the partition's graph into
+memory), and recall@10 against exact search (brute force over the tenant's vectors). The
+same queries are then run under EXPLAIN ANALYZE (``server_p50_ms``/``server_p95_ms``): the time
+inside the server, so what the index costs can be told from the round trip and, on a busy
+machine, from waiting for a core. ``shared_unscaled`` is the shared tenant at the fixed
+``ef_search`` (what the store did before scaling). Per case: ``cases`` (with the partition, the
+``ef_search`` applied and the load average); the top-level figures are the worse of ``alone``
+and ``shared`` per figure (highest latency, lowest recall). ``--ef-search 100,200,400`` measures
+each case at each base ``hnsw.ef_search`` (``by_ef_search``, worse case per figure).
 
 The vectors are synthetic: unit vectors around 1,000 random centres (a clustered cloud, as
 embeddings of related names are), seeded, so runs are repeatable. Embedding 100,000 texts with
@@ -43,10 +51,10 @@ import uuid
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from autonomos.config import load_settings
-from autonomos.dcl.vectors.pgvector_store import PgVectorStore
+from autonomos.dcl.vectors.pgvector_store import PgVectorStore, search_sql
 from autonomos.engines.postgres import libpq_dsn
 from autonomos.runtime import Runtime
 from autonomos.services import platform, tenants
@@ -57,6 +65,8 @@ INDEX = f"ix_vector_items_hnsw_{DIMENSIONS}"
 """The migration's index on the partitioned table; each partition's is ``ix_<partition>_hnsw_384``."""
 CENTRES = 1000
 CHUNK = 50_000
+WARM_UP = 50
+"""Queries per case run before the measured ones, not measured (other vectors than those measured)."""
 
 
 def cloud(rng: np.random.Generator, centres: np.ndarray, n: int) -> np.ndarray:
@@ -113,6 +123,42 @@ def load(rt: Runtime, tenant_ids: list[uuid.UUID], vectors: np.ndarray, *, work_
     return copy_s, build_s
 
 
+def partition_index(conn: psycopg.Connection, tenant_id: uuid.UUID) -> int:
+    """The hash partition (its remainder) that ``tenant_id``'s rows go to."""
+    return conn.execute(
+        "SELECT r FROM (SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'vector_items'::regclass) p, "
+        "generate_series(0, p.n - 1) AS r WHERE satisfies_hash_partition('vector_items'::regclass, p.n, r, %(t)s)",
+        {"t": tenant_id}).fetchone()[0]
+
+
+def placed_tenants(rt: Runtime, count: int) -> list:
+    """``count`` (>= 3) new tenants: the first alone in its partition, the second and third
+    sharing one, the others elsewhere. Tenants that fit nowhere are deleted again."""
+    kept, spare, partitions = [], [], {}
+    with psycopg.connect(libpq_dsn(rt.database_url), autocommit=True) as conn:
+        for _ in range(400):  # two random ids share a partition 1 time in 16
+            tenant = tenants.create_tenant(rt, f"bench-vec-{uuid.uuid4().hex[:8]}", actor="benchmark")
+            partitions[tenant.id] = partition_index(conn, tenant.id)
+            spare.append(tenant)
+            alone = spare[0]
+            taken = {partitions[alone.id]}
+            pair = next(([a, b] for i, a in enumerate(spare[1:], 1) for b in spare[i + 1:]
+                         if partitions[a.id] == partitions[b.id] not in taken), None)
+            if pair is None:
+                continue
+            taken.add(partitions[pair[0].id])
+            others = [t for t in spare if t not in pair and t is not alone and partitions[t.id] not in taken]
+            if len(others) >= count - 3:
+                kept = [alone, *pair, *others[:count - 3]]
+                break
+    for tenant in spare:
+        if tenant not in kept:
+            tenants.delete_tenant(rt, tenant.slug, actor="benchmark")
+    if not kept:
+        raise SystemExit("no placement of the tenants found")
+    return kept
+
+
 def partition_of(rt: Runtime, tenant_id: uuid.UUID) -> dict:
     """The partition holding ``tenant_id``'s vectors: its name, rows and tenants (other tenants
     sharing it share its graph, and the tenant filter runs after the scan)."""
@@ -124,54 +170,49 @@ def partition_of(rt: Runtime, tenant_id: uuid.UUID) -> dict:
     return {"name": name, "rows": rows, "tenants": tenant_count}
 
 
-def exact(rt: Runtime, tenant_id: uuid.UUID, vector: np.ndarray, k: int) -> list[str]:
-    q = "[" + ",".join(repr(float(x)) for x in vector) + "]"
-    with rt.db.tenant(tenant_id) as session:
-        rows = session.execute(text(
-            f"SELECT ref_id FROM vector_items WHERE tenant_id = :t AND dimensions = {DIMENSIONS} AND model = :m "
-            "ORDER BY embedding <=> CAST(:q AS vector), kind, ref_id LIMIT :k"), {"t": tenant_id, "m": MODEL, "q": q, "k": k})
-        return [r for (r,) in rows]
+def exact(mine: np.ndarray, refs: np.ndarray, asked: np.ndarray, k: int) -> list[set[str]]:
+    """The true ``k`` nearest of each query among the tenant's vectors (unit vectors: cosine
+    distance orders as the dot product, descending), by brute force."""
+    scores = np.ascontiguousarray(mine) @ asked.T  # (tenant's vectors, queries)
+    best = np.argpartition(-scores, k, axis=0)[:k]
+    return [{f"bench:{i}" for i in refs[best[:, j]]} for j in range(len(asked))]
 
 
-def store_sql(rt: Runtime, store: PgVectorStore, tenant_id: uuid.UUID, vector: np.ndarray) -> str:
-    """The SQL ``PgVectorStore.query`` sends, captured from one call, with named parameters."""
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if "WITH nearest" in statement:
-            statements.append(statement)
-
-    event.listen(rt.db.engine, "before_cursor_execute", capture)
-    try:
-        store.query(tenant_id, vector.tolist(), 10, model=MODEL)
-    finally:
-        event.remove(rt.db.engine, "before_cursor_execute", capture)
-    return statements[0].replace("%(q)s", ":q").replace("%(t)s", ":t").replace("%(m)s", ":m").replace("%(k)s", ":k")
+def store_sql() -> str:
+    """The SQL ``PgVectorStore.query`` sends for this benchmark's queries (no kind filter)."""
+    return search_sql(DIMENSIONS, by_kind=False)
 
 
-def explain(rt: Runtime, store: PgVectorStore, sql: str, tenant_id: uuid.UUID, vector: np.ndarray,
-            options: str = "") -> list[str]:
-    """EXPLAIN ``options`` of the store's query, in a tenant transaction with the store's settings."""
+def explain(rt: Runtime, ef_search: int, store: PgVectorStore, sql: str, tenant_id: uuid.UUID,
+            vector: np.ndarray, options: str = "") -> list[str]:
+    """EXPLAIN ``options`` of the store's query, in a tenant transaction with the store's settings
+    (``ef_search`` as the store applies it to this tenant)."""
     q = "[" + ",".join(repr(float(x)) for x in vector) + "]"
     with rt.db.tenant(tenant_id) as session:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                              " set_config('hnsw.ef_search', :ef, true), set_config('hnsw.max_scan_tuples', :mst, true)"),
-                        {"ef": str(store.ef_search), "mst": str(store.max_scan_tuples)})
+                        {"ef": str(ef_search), "mst": str(store.max_scan_tuples)})
         rows = session.execute(text(f"EXPLAIN {options} {sql}"), {"q": q, "t": tenant_id, "m": MODEL, "k": 10}).all()
     return [r[0] for r in rows]
 
 
-def server_ms(rt: Runtime, store: PgVectorStore, sql: str, tenant_id: uuid.UUID, vector: np.ndarray) -> float:
+def server_ms(rt: Runtime, ef_search: int, store: PgVectorStore, sql: str, tenant_id: uuid.UUID,
+              vector: np.ndarray) -> float:
     """The query's execution time inside the server (EXPLAIN ANALYZE): the index scan and the
     filter, without the round trips of the tenant transaction around it."""
-    lines = explain(rt, store, sql, tenant_id, vector, "(ANALYZE, TIMING OFF)")
+    lines = explain(rt, ef_search, store, sql, tenant_id, vector, "(ANALYZE, TIMING OFF)")
     return float(next(line for line in lines if line.startswith("Execution Time")).split()[2])
 
 
 def measure(rt: Runtime, store: PgVectorStore, tenant_id: uuid.UUID, asked: np.ndarray,
-            truths: list[set[str]]) -> dict:
+            truths: list[set[str]], warm: np.ndarray) -> dict:
     """Latency through ``store.query``, recall@10 against ``truths``, the time inside the server
-    and whether the HNSW index served the query, at the store's ``ef_search``."""
+    and whether the HNSW index served the query, at the store's ``ef_search``; after ``warm``
+    queries (not measured) have read the partition's graph into memory, as a tenant's steady
+    traffic keeps it."""
+    applied = store.ef_search_for(tenant_id, MODEL, None, 10)  # also fills the store's cache of shares
+    for vector in warm:
+        store.query(tenant_id, vector.tolist(), 10, model=MODEL)
     latencies, recalls = [], []
     for vector, truth in zip(asked, truths):
         started = time.perf_counter()
@@ -179,13 +220,23 @@ def measure(rt: Runtime, store: PgVectorStore, tenant_id: uuid.UUID, asked: np.n
         latencies.append((time.perf_counter() - started) * 1000)
         recalls.append(len(truth & {h.ref_id for h in hits}) / max(len(truth), 1))
     q = statistics.quantiles(latencies, n=100)
-    sql = store_sql(rt, store, tenant_id, asked[0])
-    plan = "\n".join(explain(rt, store, sql, tenant_id, asked[0]))
-    server = statistics.quantiles([server_ms(rt, store, sql, tenant_id, v) for v in asked], n=100)
-    return {"ef_search": store.ef_search, "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2),
+    sql = store_sql()
+    plan = "\n".join(explain(rt, applied, store, sql, tenant_id, asked[0]))
+    server = statistics.quantiles([server_ms(rt, applied, store, sql, tenant_id, v) for v in asked], n=100)
+    return {"ef_search": store.ef_search, "ef_search_applied": applied,
+            "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2),
             "recall_at_10": round(statistics.fmean(recalls), 4),
             "server_p50_ms": round(server[49], 2), "server_p95_ms": round(server[94], 2),
             "uses_hnsw_index": f"_hnsw_{DIMENSIONS}" in plan}
+
+
+WORST = {"p50_ms": max, "p95_ms": max, "recall_at_10": min, "server_p50_ms": max, "server_p95_ms": max,
+         "uses_hnsw_index": min}
+"""How the top-level figure is taken from the cases: the worse one."""
+
+
+def worst(figures: list[dict]) -> dict:
+    return {key: pick(f[key] for f in figures) for key, pick in WORST.items()}
 
 
 def run(rt: Runtime, count: int, tenant_count: int, queries: int, *, work_mem: str = "4GB",
@@ -194,22 +245,33 @@ def run(rt: Runtime, count: int, tenant_count: int, queries: int, *, work_mem: s
     rng = np.random.default_rng(384)
     centres = rng.normal(size=(CENTRES, DIMENSIONS)).astype(np.float32)
     vectors = cloud(rng, centres, count)
-    created = [tenants.create_tenant(rt, f"bench-vec-{uuid.uuid4().hex[:8]}", actor="benchmark")
-               for _ in range(tenant_count)]
+    created = placed_tenants(rt, max(tenant_count, 3))
     try:
         ids = [t.id for t in created]
         copy_s, build_s = load(rt, ids, vectors, work_mem=work_mem, workers=workers)
-        del vectors  # 1.5 GB at 1,000,000
         asked = cloud(rng, centres, queries)
-        truths = [set(exact(rt, ids[0], vector, 10)) for vector in asked]
-        figures = {ef: measure(rt, PgVectorStore(rt.db, ef_search=ef), ids[0], asked, truths) for ef in ef_searches}
-        return {"vectors": count, "dimensions": DIMENSIONS, "tenants": tenant_count, "queries": queries,
-                "vectors_of_queried_tenant": len(range(0, count, tenant_count)),
-                "queried_partition": partition_of(rt, ids[0]),
+        warm = cloud(rng, centres, WARM_UP)
+        refs = np.arange(count)
+        truths = {name: exact(vectors[i::len(ids)], refs[i::len(ids)], asked, 10)
+                  for name, i in (("alone", 0), ("shared", 1))}
+        del vectors  # 1.5 GB at 1,000,000
+        cases: dict[str, dict] = {}
+        for name, i, scaled in (("alone", 0, True), ("shared", 1, True), ("shared_unscaled", 1, False)):
+            by_ef = {ef: measure(rt, PgVectorStore(rt.db, ef_search=ef, scale_by_share=scaled), ids[i], asked,
+                                 truths[name.split("_")[0]], warm) for ef in ef_searches}
+            default = by_ef.get(PgVectorStore.DEFAULT_EF_SEARCH, by_ef[ef_searches[0]])  # the product's setting
+            cases[name] = {**default, "partition": partition_of(rt, ids[i]), "by_ef_search": by_ef,
+                           "load_average": [round(x, 2) for x in os.getloadavg()]}
+        product = [cases["alone"], cases["shared"]]
+        return {"vectors": count, "dimensions": DIMENSIONS, "tenants": len(ids), "queries": queries,
+                "vectors_of_queried_tenant": len(range(0, count, len(ids))),
+                "queried_partition": cases["shared"]["partition"],
                 "copy_s": round(copy_s, 1), "index_build_s": round(build_s, 1),
                 "maintenance_work_mem": work_mem, "build_workers": workers,
-                **figures.get(PgVectorStore.DEFAULT_EF_SEARCH, figures[ef_searches[0]]),  # the product's setting
-                "by_ef_search": figures,
+                "ef_search": product[0]["ef_search"], **worst(product),
+                "by_ef_search": {ef: {"ef_search": ef, **worst([c["by_ef_search"][ef] for c in product])}
+                                 for ef in ef_searches},
+                "cases": cases,
                 "load_average_start": load_before, "load_average": [round(x, 2) for x in os.getloadavg()]}
     finally:
         for tenant in created:

@@ -47,6 +47,11 @@ def test_pooled_connections_found_dead_are_replaced_without_an_error(rt, make_te
         assert session.execute(text("SELECT current_setting('app.tenant_id')")).scalar_one() == str(tenant.id)
     assert _end_pooled_app_connections(rt) >= 1
     assert [dict(r) for r in rt.db.lookup(text("SELECT 1 AS one"), {})] == [{"one": 1}]
+    for _ in range(3):  # the pool holds several now
+        with rt.db.tenant(tenant.id), rt.db.tenant(tenant.id), rt.db.tenant(tenant.id):
+            pass
+    assert _end_pooled_app_connections(rt) >= 2
+    assert rt.db.tenant_read(tenant.id, text("SELECT current_setting('app.tenant_id')"), {}) == [(str(tenant.id),)]
 
 
 def test_an_unreachable_server_is_engine_unavailable(tmp_path, make_tenant):

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import psycopg
 
-from sqlalchemy import Engine, Executable, create_engine, func, select
+from sqlalchemy import Engine, Executable, TextClause, create_engine, func, select
 from sqlalchemy.engine import URL, RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -86,6 +87,58 @@ class Database:
             session, transaction = self._begin(select(func.set_config(TENANT_SETTING, str(tenant), True), *extra))
             with session, transaction:
                 yield session
+
+    def tenant_read(self, tenant_id: uuid.UUID | str, statement: TextClause, params: Mapping[str, Any], *,
+                    settings: Mapping[str, str] | None = None) -> list[tuple]:
+        """The rows of one read in a tenant transaction, in one network round trip.
+
+        ``tenant()`` costs four (BEGIN, the settings, the statement, COMMIT); a latency-bound
+        read (a vector search) sends all four at once in libpq's pipeline mode. RLS applies as
+        in ``tenant()``: the tenant setting runs first, in the same transaction, and a failure
+        of it aborts the rest of the pipeline, so the read never runs without it.
+        """
+        if not tenant_id:
+            raise TenantContextMissing("a tenant id is required for tenant-scoped work")
+        tenant = uuid.UUID(str(tenant_id))
+        names = [TENANT_SETTING, *(settings or {})]
+        values = [str(tenant), *(settings or {}).values()]
+        first = "SELECT " + ", ".join(f"set_config(%(n{i})s, %(v{i})s, true)" for i in range(len(names)))
+        first_params = {f"n{i}": n for i, n in enumerate(names)} | {f"v{i}": v for i, v in enumerate(values)}
+        compiled = statement.compile(dialect=self.engine.dialect)
+        sql, sql_params = str(compiled), compiled.construct_params(dict(params))
+        with engine_boundary("postgres"):
+            for attempt in (1, 2):
+                with self.engine.connect() as conn:
+                    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+                    # In autocommit psycopg sends our own BEGIN; its implicit one is a round trip.
+                    driver.autocommit = True
+                    try:
+                        with driver.pipeline():
+                            driver.execute("BEGIN")
+                            driver.execute(first, first_params)
+                            cursor = driver.execute(sql, sql_params)
+                            driver.execute("COMMIT")
+                        rows = cursor.fetchall()
+                        driver.autocommit = False
+                        return rows
+                    except psycopg.Error as exc:
+                        lost = driver.closed or driver.broken
+                        if not lost:
+                            try:
+                                driver.execute("ROLLBACK")
+                                driver.autocommit = False
+                            except psycopg.Error:
+                                lost = True
+                        if lost:  # as SQLAlchemy does on a disconnect: the pool's older connections go too
+                            conn.invalidate(exc)
+                            self.engine.dispose(close=False)
+                        error = DBAPIError.instance(sql, sql_params, exc, psycopg.Error, connection_invalidated=lost)
+                        if attempt == 2 or not lost:
+                            raise error from exc
+                    except BaseException:
+                        conn.invalidate()  # never back to the pool in autocommit or mid-pipeline
+                        raise
+        raise AssertionError("unreachable")
 
     def _begin(self, first: Executable) -> tuple[Session, SessionTransaction]:
         """A session in a transaction that ran ``first``, on a live connection."""

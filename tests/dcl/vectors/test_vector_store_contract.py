@@ -141,3 +141,45 @@ def test_pgvector_iterative_scan_is_why_the_hnsw_path_returns_k(vrt, make_tenant
             assert f"_hnsw_{DIMS}" in plan  # the partition's HNSW index
             found[mode] = len(session.execute(sql, params).all())
     assert found["off"] < 10 and found[ITERATIVE_SCAN] == 10
+
+
+def test_pgvector_search_in_one_round_trip_is_still_walled_by_rls(vrt, make_tenant):
+    """The query's own ``tenant_id = :t`` is the first wall; with it removed, the tenant setting
+    sent in the same round trip still hides every other tenant's vectors (RLS, the second)."""
+    from sqlalchemy import text
+
+    from autonomos.dcl.vectors.pgvector_store import search_sql
+
+    store, a, b = vector_store(vrt), make_tenant("vec-a"), make_tenant("vec-b")
+    if store.name != "pgvector":
+        pytest.skip("pgvector's own query path")
+    store.upsert([rec(a, "a-far", vec(0, 1, 0)), rec(b, "b-exact", vec(1, 0, 0))])
+    unfiltered = search_sql(DIMS, by_kind=False).replace("tenant_id = :t AND ", "")
+    assert ":t" not in unfiltered
+    rows = vrt.db.tenant_read(a.id, text(unfiltered), {"q": str(vec(1, 0, 0)).replace(" ", ""), "m": "test-64", "k": 5},
+                              settings={"hnsw.iterative_scan": "relaxed_order"})
+    assert [ref for _, ref, _ in rows] == ["a-far"]
+    assert vrt.db.tenant_read(b.id, text("SELECT DISTINCT tenant_id FROM vector_items"), {}) == [(b.id,)]
+
+
+def test_pgvector_ef_search_grows_as_a_tenants_share_of_its_partition_shrinks(vrt, make_tenant):
+    import psycopg
+
+    from autonomos.dcl.vectors.pgvector_store import MAX_EF_SEARCH, PgVectorStore
+    from autonomos.engines.postgres import libpq_dsn
+
+    if vector_store(vrt).name != "pgvector":
+        pytest.skip("pgvector's own search setting")
+    ours = make_tenant("vec-few")
+    crowd = _sharing_a_partition(vrt, make_tenant, ours)
+    rng = np.random.default_rng(5)
+    store = PgVectorStore(vrt.db)
+    store.upsert([rec(crowd, f"c{i}", rng.normal(size=DIMS).tolist()) for i in range(1980)])
+    store.upsert([rec(ours, f"m{i}", rng.normal(size=DIMS).tolist()) for i in range(20)])
+    with psycopg.connect(libpq_dsn(vrt.database_url), autocommit=True) as conn:
+        conn.execute("ANALYZE vector_items")  # the partition's row count the share is taken from
+    few, many = store.ef_search_for(ours.id, "test-64", None, 10), store.ef_search_for(crowd.id, "test-64", None, 10)
+    assert few == MAX_EF_SEARCH  # 1% of the graph: 100 / 0.01, capped
+    assert store.ef_search <= many < few
+    fixed = PgVectorStore(vrt.db, scale_by_share=False)
+    assert fixed.ef_search_for(ours.id, "test-64", None, 10) == fixed.ef_search
