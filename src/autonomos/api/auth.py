@@ -186,7 +186,11 @@ def _bearer(request: Request) -> str:
 
 
 async def principal(request: Request) -> Principal:
-    """The verified key of this request, bound into the log context (ids only)."""
+    """The verified key of this request, bound into the log context (ids only); asked again
+    within the same request, the same answer (verified and rate-limited once)."""
+    known = request.scope.get("state", {}).get("principal")
+    if known is not None:
+        return known
     key = _bearer(request)
     state = request.app.state
     found, due = state.key_cache.lookup(key)
