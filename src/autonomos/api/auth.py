@@ -4,10 +4,11 @@ argon2 verification is slow on purpose (~160 ms), so a verified key is cached fo
 ``CACHE_TTL`` seconds under a SHA-256 of the key (the key itself is never kept). Revocation
 is announced on a Redis channel that every server process listens to, which drops the
 entry within moments; if Redis is unavailable the entry still expires with its TTL. An entry
-past half its TTL is verified again in the background while it keeps serving: when entries
-simply expired, every request of a busy key waited for that verification (a worker's whole
-queue stalled ~160 ms of CPU, the API benchmark's p99), and a revoked key still stops
-working within one TTL (the background verification fails and drops the entry).
+past half its TTL is renewed in the background while it keeps serving, by reading its row
+again (revoked or gone drops it; no argon2: the key matched that row's hash already): when
+entries simply expired, every request of a busy key waited for a new argon2 verification (a
+worker's whole queue stalled ~160 ms of CPU, the API benchmark's p99), and a revoked key
+still stops working within one TTL.
 """
 
 from __future__ import annotations
@@ -135,13 +136,14 @@ class RevocationListener:
                 self._stop.wait(2.0)
 
 
-async def _verify_once(state, key: str) -> Principal | None:
-    """Verify ``key`` (argon2, in the threadpool) and cache the outcome. Requests that arrive
-    with the same key while it is being verified wait for that one verification: a burst of
-    new clients would otherwise cost an argon2 verification each."""
+async def _verify_once(state, key: str, known: Principal | None = None) -> Principal | None:
+    """Verify ``key`` (argon2, in the threadpool; or, renewing ``known``, only its row's
+    revocation, see ``apikeys.recheck_key``) and cache the outcome. Requests that arrive with
+    the same key while it is being verified wait for that one verification: a burst of new
+    clients would otherwise cost an argon2 verification each."""
 
     def verify() -> Principal | None:
-        found = apikeys.verify_key(state.rt, key)
+        found = apikeys.recheck_key(state.rt, key, known) if known else apikeys.verify_key(state.rt, key)
         if found is None:
             state.key_cache.drop(key)
             state.key_cache.refuse(key)
@@ -197,7 +199,7 @@ async def principal(request: Request) -> Principal:
     if found is None and not state.key_cache.refused(key):
         found = await _verify_once(state, key)
     elif due:  # verified again in the background; this request goes on with the cached one
-        _background(_verify_once(state, key))
+        _background(_verify_once(state, key, found))
     if found is None:
         raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
                          headers={"WWW-Authenticate": "Bearer"})
