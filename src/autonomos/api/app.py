@@ -45,6 +45,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
         finally:
             if listener:
                 listener.stop()
+            await rt.db.reads.close()  # this loop's pipelined-read connections
             if close_runtime:
                 rt.close()
 

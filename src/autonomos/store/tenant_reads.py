@@ -42,25 +42,29 @@ class _Pool:
         self.waiters: deque[asyncio.Future] = deque()
 
     async def take(self) -> psycopg.AsyncConnection:
-        if self.idle:
-            return self.idle.pop()
-        if self.opened < self.size:
-            self.opened += 1
+        while True:
+            if self.idle:
+                return self.idle.pop()
+            if self.opened < self.size:
+                self.opened += 1
+                try:
+                    return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True,
+                                                                 prepare_threshold=None)
+                except BaseException:
+                    self.opened -= 1
+                    self._wake(1)
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
             try:
-                return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True,
-                                                               prepare_threshold=None)
+                conn = await waiter
             except BaseException:
-                self.opened -= 1
-                self._wake(1)
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self.give(waiter.result())  # handed a connection we will not use
                 raise
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            return await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self.give(waiter.result())  # handed a connection we will not use
-            raise
+            if conn is not None:
+                return conn
+            # None: a slot freed up (a connection was dropped); take again
 
     def give(self, conn: psycopg.AsyncConnection) -> None:
         while self.waiters:
@@ -82,12 +86,8 @@ class _Pool:
         while self.waiters and slots:  # a waiter may now open a connection of its own
             waiter = self.waiters.popleft()
             if not waiter.done():
-                waiter.set_exception(_Retry())
+                waiter.set_result(None)
                 slots -= 1
-
-
-class _Retry(Exception):
-    """A slot freed up: take again."""
 
 
 class TenantReads:
@@ -116,12 +116,7 @@ class TenantReads:
         pool = self._pool()
         for attempt in (1, 2):
             with engine_boundary("postgres"):
-                while True:
-                    try:
-                        conn = await pool.take()
-                        break
-                    except _Retry:
-                        continue
+                conn = await pool.take()
                 try:
                     rows = await _run(conn, tenant, statements)
                 except BaseException as exc:
