@@ -41,12 +41,7 @@ def test_revoked_key_gets_401_on_every_server_within_seconds(rt, client, make_te
     headers = {"Authorization": f"Bearer {key}"}
     assert client.get("/connections", headers=headers).status_code == 200  # now cached
     apikeys.revoke_key(rt, tenant, info.prefix, actor="test")
-    deadline = time.monotonic() + 5
-    status = 200
-    while time.monotonic() < deadline and status == 200:
-        status = client.get("/connections", headers=headers).status_code
-        time.sleep(0.05)
-    assert status == 401
+    assert _refused_within(client, headers, 5) == 401
 
 
 def test_reviewer_decides_proposals_but_manages_nothing(client, make_tenant, key_for):
@@ -73,3 +68,41 @@ def test_a_wrong_secret_under_a_real_prefix_is_refused_and_remembered(rt, client
     assert client.get("/connections", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     assert app.state.key_cache.refused(forged) and not app.state.key_cache.refused(key)
     assert client.get("/connections", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_cached_key_is_renewed_in_the_background_and_a_revoked_one_dropped(rt, make_tenant, monkeypatch):
+    """Past half its TTL a cached key keeps serving while its row is read again (no argon2:
+    ``verify_key`` is not called again); revoked without any announcement reaching this
+    server, it is refused within the TTL all the same."""
+    from starlette.testclient import TestClient
+
+    from autonomos.api import create_app
+    from autonomos.api.auth import KeyCache
+
+    app = create_app(rt, listen_for_revocations=False)  # no revocation announcements: the TTL path
+    app.state.key_cache = KeyCache(ttl=1.0)
+    tenant = make_tenant("api").id
+    info, key = apikeys.create_key(rt, tenant, "reader", actor="test")
+    headers = {"Authorization": f"Bearer {key}"}
+    verified = []
+    real_verify = apikeys.verify_key
+    monkeypatch.setattr(apikeys, "verify_key", lambda rt_, k: verified.append(k) or real_verify(rt_, k))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/connections", headers=headers).status_code == 200
+        deadline = time.monotonic() + 3  # three TTLs, each renewed on the way
+        while time.monotonic() < deadline:
+            assert client.get("/connections", headers=headers).status_code == 200
+            time.sleep(0.05)
+        assert len(verified) == 1  # the first request only: renewals read the row, not argon2
+        apikeys.revoke_key(rt, tenant, info.prefix, actor="test")
+        assert _refused_within(client, headers, 5) == 401
+
+
+def _refused_within(client, headers: dict[str, str], seconds: float) -> int:
+    """The status of ``/connections`` once it stops being 200, or 200 if it never did."""
+    deadline = time.monotonic() + seconds
+    status = 200
+    while time.monotonic() < deadline and status == 200:
+        status = client.get("/connections", headers=headers).status_code
+        time.sleep(0.05)
+    return status

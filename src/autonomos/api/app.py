@@ -45,6 +45,7 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
         finally:
             if listener:
                 listener.stop()
+            await rt.db.reads.close()  # this loop's pipelined-read connections
             if close_runtime:
                 rt.close()
 
@@ -56,8 +57,10 @@ def create_app(rt: Runtime, *, listen_for_revocations: bool = True, close_runtim
     app.state.key_verifications = {}  # verifications in flight, by (event loop, key fingerprint)
     app.state.rate_limiter = RateLimiter(rt)
     problems.install(app)
-    for module in (health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, drift, mappings,
-                   records, history, keys, settings, tenants, notifications, webhooks):
+    # The record reads first: they are the busiest routes, and a request is matched against
+    # the routes in order (no two routers share a path).
+    for module in (records, health, connections, catalogue, snapshots, runs, quarantine, ontology, proposals, drift,
+                   mappings, history, keys, settings, tenants, notifications, webhooks):
         app.include_router(module.router)
     openapi.install(app)
     _docs(app)

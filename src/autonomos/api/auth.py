@@ -3,7 +3,12 @@
 argon2 verification is slow on purpose (~160 ms), so a verified key is cached for
 ``CACHE_TTL`` seconds under a SHA-256 of the key (the key itself is never kept). Revocation
 is announced on a Redis channel that every server process listens to, which drops the
-entry within moments; if Redis is unavailable the entry still expires with its TTL.
+entry within moments; if Redis is unavailable the entry still expires with its TTL. An entry
+past half its TTL is renewed in the background while it keeps serving, by reading its row
+again (revoked or gone drops it; no argon2: the key matched that row's hash already): when
+entries simply expired, every request of a busy key waited for a new argon2 verification (a
+worker's whole queue stalled ~160 ms of CPU, the API benchmark's p99), and a revoked key
+still stops working within one TTL.
 """
 
 from __future__ import annotations
@@ -55,15 +60,24 @@ class KeyCache:
         return hashlib.sha256(key.encode()).hexdigest()
 
     def get(self, key: str) -> Principal | None:
+        return self.lookup(key)[0]
+
+    def lookup(self, key: str) -> tuple[Principal | None, bool]:
+        """(the cached principal or None, whether it is past half its TTL and due a new verification)."""
         fp = self.fingerprint(key)
+        now = time.monotonic()
         with self._lock:
             entry = self._entries.get(fp)
             if entry is None:
-                return None
-            if entry[0] < time.monotonic():
+                return None, False
+            if entry[0] < now:
                 del self._entries[fp]
-                return None
-            return entry[1]
+                return None, False
+            return entry[1], entry[0] - now < self.ttl / 2
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(self.fingerprint(key), None)
 
     def put(self, key: str, principal: Principal) -> None:
         with self._lock:
@@ -122,14 +136,16 @@ class RevocationListener:
                 self._stop.wait(2.0)
 
 
-async def _verify_once(state, key: str) -> Principal | None:
-    """Verify ``key`` (argon2, in the threadpool) and cache the outcome. Requests that arrive
-    with the same key while it is being verified wait for that one verification: a burst of
-    new clients would otherwise cost an argon2 verification each."""
+async def _verify_once(state, key: str, known: Principal | None = None) -> Principal | None:
+    """Verify ``key`` (argon2, in the threadpool; or, renewing ``known``, only its row's
+    revocation, see ``apikeys.recheck_key``) and cache the outcome. Requests that arrive with
+    the same key while it is being verified wait for that one verification: a burst of new
+    clients would otherwise cost an argon2 verification each."""
 
     def verify() -> Principal | None:
-        found = apikeys.verify_key(state.rt, key)
+        found = apikeys.recheck_key(state.rt, key, known) if known else apikeys.verify_key(state.rt, key)
         if found is None:
+            state.key_cache.drop(key)
             state.key_cache.refuse(key)
         else:
             state.key_cache.put(key, found)
@@ -145,6 +161,23 @@ async def _verify_once(state, key: str) -> Principal | None:
     return await asyncio.shield(future)
 
 
+_refreshing: set[asyncio.Task] = set()
+
+
+def _background(work) -> None:
+    """Run ``work`` on the loop without waiting for it (kept referenced until done; its errors
+    are logged: a failed refresh leaves the entry to expire with its TTL)."""
+    task = asyncio.ensure_future(work)
+    _refreshing.add(task)
+    task.add_done_callback(_refreshed)
+
+
+def _refreshed(task: asyncio.Task) -> None:
+    _refreshing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("background key verification failed", exc_info=task.exception())
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -155,12 +188,18 @@ def _bearer(request: Request) -> str:
 
 
 async def principal(request: Request) -> Principal:
-    """The verified key of this request, bound into the log context (ids only)."""
+    """The verified key of this request, bound into the log context (ids only); asked again
+    within the same request, the same answer (verified and rate-limited once)."""
+    known = request.scope.get("state", {}).get("principal")
+    if known is not None:
+        return known
     key = _bearer(request)
     state = request.app.state
-    found = state.key_cache.get(key)
+    found, due = state.key_cache.lookup(key)
     if found is None and not state.key_cache.refused(key):
         found = await _verify_once(state, key)
+    elif due:  # verified again in the background; this request goes on with the cached one
+        _background(_verify_once(state, key, found))
     if found is None:
         raise ApiProblem(401, "the API key is unknown or revoked", kind="unauthorized",
                          headers={"WWW-Authenticate": "Bearer"})

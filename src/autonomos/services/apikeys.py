@@ -154,13 +154,30 @@ def verify_key(rt: Runtime, key: str) -> Principal | None:
             _hasher.verify(row["key_hash"], key)
         except (VerificationError, InvalidHashError):
             continue
-        if row["revoked"]:
-            return None
-        if row["platform"]:
-            return Principal(row["key_id"], None, "platform")
-        return Principal(row["key_id"], row["tenant_id"], (row["scopes"] or ["reader"])[0],
-                         _rate_setting(rt, row["tenant_id"]))
+        return _principal(rt, row)
     return None
+
+
+def recheck_key(rt: Runtime, key: str, known: Principal) -> Principal | None:
+    """``known`` (``key`` verified earlier) as its row says now, without argon2: the row found
+    by the key's prefix whose hash the key matched (its id) is still there and not revoked.
+    Renews a cached verification: a revoked key fails it as it fails ``verify_key``."""
+    prefix = split_key(key)
+    if prefix is None:
+        return None
+    for row in rt.db.lookup(text("SELECT * FROM aos_api_key_lookup(:p)"), {"p": prefix}):
+        if str(row["key_id"]) == str(known.key_id):
+            return _principal(rt, row)
+    return None
+
+
+def _principal(rt: Runtime, row) -> Principal | None:
+    if row["revoked"]:
+        return None
+    if row["platform"]:
+        return Principal(row["key_id"], None, "platform")
+    return Principal(row["key_id"], row["tenant_id"], (row["scopes"] or ["reader"])[0],
+                     _rate_setting(rt, row["tenant_id"]))
 
 
 def _rate_setting(rt: Runtime, tenant_id: uuid.UUID) -> tuple[float, int] | None:
@@ -176,4 +193,4 @@ def _rate_setting(rt: Runtime, tenant_id: uuid.UUID) -> tuple[float, int] | None
 
 
 __all__ = ["KeyInfo", "Principal", "ROLES", "Role", "announce_revocation", "create_key", "list_keys",
-           "revocation_channel", "revoke_key", "split_key", "verify_key"]
+           "recheck_key", "revocation_channel", "revoke_key", "split_key", "verify_key"]

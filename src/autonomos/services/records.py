@@ -10,6 +10,7 @@ never skips one.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from sqlalchemy import Text, Uuid, bindparam, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from autonomos.dcl.apply.resolution import UnifiedRecord, linked_clusters, unified
+from autonomos.dcl.apply.resolution import UNIFIED_OF_RECORD, UnifiedRecord, linked_clusters, merge_unified, unified
 from autonomos.dcl.mappings.review import connection_id
 from autonomos.errors import InvalidInput, NotFound
 from autonomos.runtime import Runtime
 from autonomos.store.database import loads_json
 from autonomos.store.event_watermark import watermark
+from autonomos.store.tenant_reads import compiled
 from autonomos.store.tables import (CanonicalEvent, CanonicalRecord, CanonicalSchemaVersion, ChangeLog, Connection,
                                      DefaultOntology, Mapping, Tenant)
 
@@ -109,13 +111,7 @@ def list_records_json(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connect
 
     Postgres writes the page's JSON itself: the HTTP API passes it through, where decoding
     the rows and encoding them again cost more CPU than the query."""
-    params: dict[str, Any] = {"t": tenant_id, "e": entity, "fetch": limit + 1, "shown": limit}
-    for i, (name, value) in enumerate((where or {}).items()):
-        params[f"f{i}"], params[f"v{i}"] = name, value
-    if after is not None:
-        params.update(a0=uuid.UUID(after[0]), a1=after[1], a2=after[2])
-    if modified_after is not None:
-        params["m"] = modified_after
+    params = _page_params(tenant_id, entity, where, limit, after, modified_after)
     query = _page_statement(bool(connection), len(where or {}), include_deleted, after is not None,
                             modified_after is not None)
     with rt.db.tenant(tenant_id) as session:
@@ -124,8 +120,45 @@ def list_records_json(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, connect
         text_items, count, position = session.execute(query, params).one()
         if not count and after is None and not _entity_known(session, tenant_id, entity):
             raise InvalidInput(f"no such entity {entity!r}: no ontology or mapping of this tenant names it")
+    return _record_page(text_items, count, position, limit)
+
+
+async def read_records_json(rt: Runtime, tenant_id: uuid.UUID, entity: str, *, include_deleted: bool = False,
+                            limit: int = 50, after: tuple[str, str, str] | None = None,
+                            modified_after: dt.datetime | None = None, **filters: Any) -> RecordPage:
+    """``list_records_json`` on the event loop, in one round trip (``Database.reads``). A
+    connection or field filter, or an empty first page (is the entity known at all?), is
+    answered by ``list_records_json`` itself, in a thread: those are not the hot reads."""
+    if not any(filters.values()):
+        params = _page_params(tenant_id, entity, None, limit, after, modified_after)
+        sql, constants = _page_sql(include_deleted, after is not None, modified_after is not None)
+        (text_items, count, position), = await rt.db.reads.first_rows(tenant_id, [(sql, {**constants, **params})])
+        if count or after is not None:
+            return _record_page(text_items, count, position, limit)
+    return await asyncio.to_thread(list_records_json, rt, tenant_id, entity, include_deleted=include_deleted,
+                                   limit=limit, after=after, modified_after=modified_after, **filters)
+
+
+def _page_params(tenant_id: uuid.UUID, entity: str, where: dict[str, str] | None, limit: int,
+                 after: tuple[str, str, str] | None, modified_after: dt.datetime | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"t": tenant_id, "e": entity, "fetch": limit + 1, "shown": limit}
+    for i, (name, value) in enumerate((where or {}).items()):
+        params[f"f{i}"], params[f"v{i}"] = name, value
+    if after is not None:
+        params.update(a0=uuid.UUID(after[0]), a1=after[1], a2=after[2])
+    if modified_after is not None:
+        params["m"] = modified_after
+    return params
+
+
+def _record_page(text_items: str, count: int, position: str | None, limit: int) -> RecordPage:
     more = count > limit
     return RecordPage(text_items.encode(), more, tuple(loads_json(position)) if more else None)
+
+
+@functools.cache
+def _page_sql(include_deleted: bool, after: bool, modified_after: bool) -> tuple[str, dict[str, Any]]:
+    return compiled(_page_statement(False, 0, include_deleted, after, modified_after))
 
 
 @functools.cache
@@ -192,13 +225,36 @@ def show_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict
     """One record with its change history and its unified view across sources: the record, its
     history and the tenant's source precedence in one statement, the unified view in another."""
     with rt.db.tenant(tenant_id) as session:
-        row = session.execute(_show_statement(), {"t": tenant_id, "r": record_id}).one_or_none()
-        if row is None:
-            raise NotFound("no such canonical record", tenant=tenant_id, record=record_id)
-        entity, found, changed, order = row
-        view = unified(session, tenant_id, entity, record_id, list(loads_json(order or "[]") or []))
-    history_items = _changes(loads_json(changed or "[]"))
-    return {**loads_json(found), "history": history_items, "unified": view}
+        found = session.execute(_show_statement(), {"t": tenant_id, "r": record_id}).one_or_none()
+        view = session.execute(UNIFIED_OF_RECORD, {"t": tenant_id, "r": record_id}).one() if found else None
+    return _record_detail(tenant_id, record_id, found, view)
+
+
+async def read_record(rt: Runtime, tenant_id: uuid.UUID, record_id: uuid.UUID) -> dict[str, Any]:
+    """``show_record`` on the event loop: both statements in one round trip (``Database.reads``)."""
+    (show, show_constants), (view_sql, view_constants) = _show_sql(), _unified_sql()
+    params = {"t": tenant_id, "r": record_id}
+    found, view = await rt.db.reads.first_rows(tenant_id, [(show, {**show_constants, **params}),
+                                                           (view_sql, {**view_constants, **params})])
+    return _record_detail(tenant_id, record_id, found, view)
+
+
+def _record_detail(tenant_id: uuid.UUID, record_id: uuid.UUID, found: Any, view: Any) -> dict[str, Any]:
+    if found is None:
+        raise NotFound("no such canonical record", tenant=tenant_id, record=record_id)
+    entity, record, changed, order = found
+    unified_view = merge_unified(entity, view, list(loads_json(order or "[]") or []))
+    return {**loads_json(record), "history": _changes(loads_json(changed or "[]")), "unified": unified_view}
+
+
+@functools.cache
+def _show_sql() -> tuple[str, dict[str, Any]]:
+    return compiled(_show_statement())
+
+
+@functools.cache
+def _unified_sql() -> tuple[str, dict[str, Any]]:
+    return compiled(UNIFIED_OF_RECORD)
 
 
 @functools.cache

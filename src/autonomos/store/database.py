@@ -25,10 +25,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from autonomos.engines.boundary import engine_boundary
-from autonomos.engines.postgres import to_sqlalchemy_url
+from autonomos.engines.postgres import libpq_dsn, to_sqlalchemy_url
 from autonomos.errors import EngineUnavailable, TenantContextMissing
 from autonomos.store.base import TENANT_SETTING
 from autonomos.store.roles import Roles, roles_for_database
+from autonomos.store.tenant_reads import TenantReads
 
 
 def role_url(owner_url: str | URL, role: str, password: str | None) -> URL:
@@ -69,7 +70,10 @@ class Database:
         # No ping at checkout (a round trip per transaction): a pooled connection found dead by
         # the first statement (Postgres restarted since) is replaced and that statement retried,
         # see ``_begin`` and ``lookup``; SQLAlchemy then drops every older pooled connection.
-        self.engine = make_engine(role_url(self.owner_url, self.roles.app, role_password), pre_ping=False)
+        app_url = role_url(self.owner_url, self.roles.app, role_password)
+        self.engine = make_engine(app_url, pre_ping=False)
+        self.reads = TenantReads(libpq_dsn(app_url))
+        """Hot read-only statements of one tenant on the event loop, one round trip each."""
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from autonomos.api.deps import RT, Cursor, Limit, ReaderTenant
 from autonomos.api.body import JSONBody, dumps_json
@@ -23,22 +23,24 @@ router = APIRouter(tags=["canonical data"])
 # The two record reads answer with the JSON they built (``JSONBody``), not a dict to be checked
 # against the declared model and encoded again: for a page of records that work cost several
 # times the query. The models still describe the answers (OpenAPI, schemathesis checks them).
+# Both run on the event loop (``Database.reads``): no thread hop, one round trip to Postgres.
 
 @router.get("/records", response_model=Page[CanonicalRecord])
-def list_records(rt: RT, tenant: ReaderTenant, entity: str = Query(min_length=1, max_length=64),
+async def list_records(request: Request, tenant: ReaderTenant, entity: str = Query(min_length=1, max_length=64),
                  connection: str | None = None, modified_after: dt.datetime | None = None,
                  include_deleted: bool = False, cursor: Cursor = None, limit: Limit = 100) -> Response:
     """Current records of one entity in (connection id, stream, record key) order."""
-    page = records.list_records_json(rt, tenant, entity, connection=connection, include_deleted=include_deleted,
-                                     limit=limit, after=_position(decode(cursor)), modified_after=modified_after)
+    page = await records.read_records_json(request.app.state.rt, tenant, entity, connection=connection,
+                                           include_deleted=include_deleted, limit=limit,
+                                           after=_position(decode(cursor)), modified_after=modified_after)
     next_cursor = orjson.dumps(encode(list(page.last)) if page.more and page.last else None)
     return JSONBody(b'{"items":' + page.items + b',"next_cursor":' + next_cursor + b"}")
 
 
 @router.get("/records/{record_id}", response_model=RecordDetail)
-def show_record(record_id: uuid.UUID, rt: RT, tenant: ReaderTenant) -> Response:
+async def show_record(record_id: uuid.UUID, request: Request, tenant: ReaderTenant) -> Response:
     """One record with its change history and its unified view across sources."""
-    return JSONBody(dumps_json(records.show_record(rt, tenant, record_id)))
+    return JSONBody(dumps_json(await records.read_record(request.app.state.rt, tenant, record_id)))
 
 
 @router.get("/events", response_model=EventPage)

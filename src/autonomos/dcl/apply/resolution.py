@@ -113,30 +113,41 @@ def linked_clusters(session: Session, tenant_id: uuid.UUID, entity: str) -> list
 
 # The cluster (every record transitively linked to :r, itself included), its live members
 # (oldest connection first, then by record key) and its links in one statement, as JSON text:
-# a record read answers in as few round trips as possible.
-_UNIFIED = text("""
+# a record read answers in as few round trips as possible. ``{entity}`` is the entity's SQL.
+_UNIFIED_SQL = """
     WITH RECURSIVE c(id) AS (
         SELECT CAST(:r AS uuid)
         UNION
         SELECT CASE WHEN l.left_record_id = c.id THEN l.right_record_id ELSE l.left_record_id END
         FROM entity_links l JOIN c ON l.left_record_id = c.id OR l.right_record_id = c.id
-        WHERE l.tenant_id = :t AND l.entity = :e)
+        WHERE l.tenant_id = :t AND l.entity = {entity})
     SELECT (SELECT json_agg(id ORDER BY id) FROM c)::text,
            (SELECT coalesce(json_agg(json_build_array(r.id, r.stream, r.record_key, r.data, n.name)
                                      ORDER BY n.created_at, r.record_key), '[]')
             FROM canonical_records r JOIN connections n ON n.tenant_id = r.tenant_id AND n.id = r.connection_id
-            WHERE r.tenant_id = :t AND r.entity = :e AND r.id IN (SELECT id FROM c) AND NOT r.is_deleted)::text,
+            WHERE r.tenant_id = :t AND r.entity = {entity} AND r.id IN (SELECT id FROM c) AND NOT r.is_deleted)::text,
            (SELECT coalesce(json_agg(json_build_object('left', l.left_record_id, 'right', l.right_record_id,
                                                        'match_key', l.match_key, 'match_value', l.match_value)
                                      ORDER BY l.left_record_id, l.right_record_id), '[]')
             FROM entity_links l
-            WHERE l.tenant_id = :t AND l.entity = :e AND l.right_record_id IN (SELECT id FROM c))::text""")
+            WHERE l.tenant_id = :t AND l.entity = {entity} AND l.right_record_id IN (SELECT id FROM c))::text"""
+_UNIFIED = text(_UNIFIED_SQL.format(entity=":e"))
+UNIFIED_OF_RECORD = text(_UNIFIED_SQL.format(
+    entity="(SELECT entity FROM canonical_records WHERE tenant_id = :t AND id = CAST(:r AS uuid))"))
+"""The same statement taking the entity from record :r itself, so it needs no earlier read."""
 
 
 def unified(session: Session, tenant_id: uuid.UUID, entity: str, record_id: uuid.UUID,
             precedence: list[str] | None = None) -> UnifiedRecord:
     """The merged view of the record's cluster, with the source of each value."""
-    ids, rows, links = session.execute(_UNIFIED, {"r": record_id, "t": tenant_id, "e": entity}).one()
+    row = session.execute(_UNIFIED, {"r": record_id, "t": tenant_id, "e": entity}).one()
+    return merge_unified(entity, row, precedence)
+
+
+def merge_unified(entity: str, row: Any, precedence: list[str] | None = None) -> UnifiedRecord:
+    """The merged view from a row of ``_UNIFIED`` (or ``UNIFIED_OF_RECORD``): cluster ids,
+    members and links as JSON text."""
+    ids, rows, links = row
     order = {name: i for i, name in enumerate(precedence or [])}
     members = sorted(loads_json(rows), key=lambda m: order.get(m[4], len(order)))  # stable: age, key
     data: dict[str, Any] = {}
