@@ -15,7 +15,7 @@ import numpy as np
 
 from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_losers, decide
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
-from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, embedder_label, get_embedder
 from autonomos.dcl.matching.entities import bare_generic, field_text, owners_to_hubs, table_meaning
 from autonomos.dcl.matching.glossary import with_glossary
 from autonomos.dcl.matching.keys import key_links
@@ -80,7 +80,7 @@ def match_schemas(
     """Match a source schema to a target schema and return the FORMAT.md output document."""
     config = MatcherConfig(thresholds=thresholds or Thresholds(), embedder=embedder)
     document = render(propose(source, target, top_k=top_k, config=config))
-    return {"embedder": get_embedder(embedder).model, **document}
+    return {"embedder": embedder_label(get_embedder(embedder)), **document}
 
 
 def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:

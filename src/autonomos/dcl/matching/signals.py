@@ -13,7 +13,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from autonomos.dcl.matching.concepts import ConceptBag
-from autonomos.dcl.matching.embedders import Embedder
+from autonomos.dcl.matching.embedders import Embedder, embedder_label
 from autonomos.dcl.matching.values import ValueProfile, compatibility, mentioned_share
 
 FUZZY_MIN_LENGTH = 4
@@ -134,13 +134,14 @@ def embedded(texts: Sequence[str], embedder: Embedder) -> dict[str, np.ndarray]:
     again by later steps) are embedded the first time only. The embedder is deterministic, so a
     cached vector is the vector it would give again.
     """
-    missing = [text for text in texts if (embedder.model, text) not in _embedding_cache]
+    label = embedder_label(embedder)
+    missing = [text for text in texts if (label, text) not in _embedding_cache]
     if missing:
         if len(_embedding_cache) + len(missing) > EMBEDDING_CACHE_SIZE:
             _embedding_cache.clear()
         for text, vector in zip(missing, embedder.embed(missing)):
-            _embedding_cache[(embedder.model, text)] = vector
-    return {text: _embedding_cache[(embedder.model, text)] for text in texts}
+            _embedding_cache[(label, text)] = vector
+    return {text: _embedding_cache[(label, text)] for text in texts}
 
 
 def meaning_similarity(source_texts: Sequence[str], target_texts: Sequence[str], embedder: Embedder) -> np.ndarray:
