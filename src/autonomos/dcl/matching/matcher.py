@@ -208,11 +208,14 @@ def propose(
     if rejected is not None:
         signals["rejected"] = rejected
     # decisions look at the runner-up, so rank at least two whatever top_k the caller wants
+    rounded = np.round(final.astype(np.float64), SCORE_DIGITS)
+    # best first, ties by target order (a stable sort of the negated scores)
+    orders = np.argsort(-rounded, axis=1, kind="stable")[:, : max(top_k, DECISION_DEPTH)]
     rankings = [
         Ranked(
             source_table=f.table,
             source_field=f.name,
-            candidates=_top_candidates(row, final[row], targets, signals, max(top_k, DECISION_DEPTH)),
+            candidates=_top_candidates(row, rounded[row], orders[row], targets, signals),
             assignment=assignments[source_table_of_field[row]],
         )
         for row, f in enumerate(sources)
@@ -244,10 +247,8 @@ def _decide_all(
 
 
 def _top_candidates(
-    row: int, scores: np.ndarray, targets: Sequence[TargetField], signals: dict[str, np.ndarray], top_k: int
+    row: int, rounded: np.ndarray, order: np.ndarray, targets: Sequence[TargetField], signals: dict[str, np.ndarray]
 ) -> tuple[Candidate, ...]:
-    rounded = np.round(scores.astype(np.float64), SCORE_DIGITS)
-    order = np.lexsort((np.arange(len(targets)), -rounded))[:top_k]
     return tuple(
         Candidate(
             target_table=targets[column].table,

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 
 from autonomos.dcl.matching.concepts import ConceptBag
 from autonomos.dcl.matching.embedders import Embedder, embedder_label
-from autonomos.dcl.matching.values import ValueProfile, compatibility, mentioned_share
+from autonomos.dcl.matching.values import MIN_DISTINCT_TERMS, ValueProfile, compatibility
 
 FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 88.0
@@ -172,9 +172,27 @@ def value_similarity(
 def listed_values_similarity(
     source_terms: Sequence[list[tuple[str, ...]]], target_described: Sequence[frozenset[str]]
 ) -> np.ndarray:
-    """Share of each source field's sample values named in each target field's description."""
+    """Share of each source field's sample values named in each target field's description
+    (`mentioned_share` for every pair). Each word is looked up in every description once, as a
+    row of booleans over the targets; a value's row is the AND of its words' rows."""
     matrix = np.zeros((len(source_terms), len(target_described)), dtype=np.float32)
+    holders: dict[str, np.ndarray] = {}
+
+    def holding(word: str) -> np.ndarray:
+        row = holders.get(word)
+        if row is None:
+            row = holders[word] = np.fromiter((word in described for described in target_described), bool,
+                                              len(target_described))
+        return row
+
     for row, terms in enumerate(source_terms):
-        if terms:
-            matrix[row] = [mentioned_share(terms, described) for described in target_described]
+        if len(terms) < MIN_DISTINCT_TERMS:
+            continue
+        named = np.zeros(len(target_described), dtype=np.int64)
+        for term in terms:
+            hit = holding(term[0])
+            for word in term[1:]:
+                hit = hit & holding(word)
+            named += hit
+        matrix[row] = named / len(terms)
     return matrix
