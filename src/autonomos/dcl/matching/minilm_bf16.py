@@ -53,6 +53,7 @@ class Bf16MiniLM(NumpyMiniLM):
             for name in ("attention.output.LayerNorm", "output.LayerNorm"):
                 self._t[p + name + ".weight"] = torch.from_numpy(w[p + name + ".weight"])
                 self._t[p + name + ".bias"] = torch.from_numpy(w[p + name + ".bias"])
+        self._w = {key: value for key, value in w.items() if key.startswith("embeddings.")}  # the rest lives in _t
 
     def _linear(self, name: str, weight_in_out: np.ndarray, bias: np.ndarray) -> None:
         self._t[name + ".weight"] = torch.from_numpy(np.ascontiguousarray(weight_in_out.T)).to(torch.bfloat16)
