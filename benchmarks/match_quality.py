@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from autonomos.dcl.matching import match_schemas
-from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, get_embedder
+from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, embedder_label, get_embedder
 from autonomos.dcl.matching.evaluation import pooled, score
 from autonomos.dcl.matching.schema_files import load_json
 
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the 1,000 x 500 timing")
     args = parser.parse_args(argv)
     timing = {} if args.no_speed else speed(args.embedder)
-    report: dict[str, Any] = {"embedder": get_embedder(args.embedder).model}
+    report: dict[str, Any] = {"embedder": embedder_label(get_embedder(args.embedder))}
     for name in ("crm-dev", "mimic-omop"):
         result = run_set(args.sets_dir / name, args.embedder)
         report[name] = {key: result[key] for key in KEYS}

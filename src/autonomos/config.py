@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         description="Comma-separated `package==version` pins of the Airbyte sources tenants may install and run; "
         "empty: none.",
     )
+    embedder_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        validation_alias="AOS_EMBEDDER_PRECISION",
+        description="Precision of the default matcher embedder's linear layers: auto (bf16 where the CPU does it "
+        "natively, else fp32), fp32 or bf16.",
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", validation_alias="AOS_LOG_FORMAT", description="Log output format of entry points."
     )

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from autonomos.config import Settings
-from autonomos.dcl.matching.embedders import get_embedder
+from autonomos.dcl.matching.embedders import embedder_label, get_embedder
 from autonomos.dcl.matching.evaluation import score
 from autonomos.dcl.matching.reranker import Reranker, reranker_from_settings
 from autonomos.dcl.matching.schema_files import load_json
@@ -154,7 +154,7 @@ def test_the_reranker_is_off_by_default_and_runs_are_recorded(rt, make_tenant):
     run = matching.propose_mappings(rt, tenant.id, source, memory=False)
     with rt.db.tenant(tenant.id) as session:
         recorded = session.get(AgentRun, run.run_id)
-    assert recorded.kind == "matcher" and recorded.status == "succeeded" and recorded.model == get_embedder().model
+    assert recorded.kind == "matcher" and recorded.status == "succeeded" and recorded.model == embedder_label(get_embedder())
     assert recorded.inputs["fields"] == 46 and recorded.inputs["reranker"] is None
     assert recorded.inputs["target"] == "crm v1" and recorded.inputs["source_system"] == "legacy_crm"
     assert recorded.outputs == run.output and len(recorded.evidence["fields"]) == 46

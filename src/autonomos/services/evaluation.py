@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autonomos.dcl.matching import MatcherConfig, propose, render
-from autonomos.dcl.matching.embedders import get_embedder
+from autonomos.dcl.matching.embedders import embedder_label, get_embedder
 from autonomos.dcl.matching.evaluation import load_gold, pooled, score
 from autonomos.services import audit
 from autonomos.runtime import Runtime
@@ -47,7 +47,7 @@ def evaluate(
         files[str(case.path)] = result
     summary = pooled(list(files.values()))
     with rt.db.tenant(tenant_id) as session:
-        run = EvalRun(tenant_id=tenant_id, matcher=MATCHER, model=get_embedder(config.embedder).model,
+        run = EvalRun(tenant_id=tenant_id, matcher=MATCHER, model=embedder_label(get_embedder(config.embedder)),
                       gold_files=list(files), scores={"files": files, "pooled": summary})
         session.add(run)
         session.flush()

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 
 from autonomos.dcl.matching import MatcherConfig, propose, render
-from autonomos.dcl.matching.embedders import Embedder, get_embedder
+from autonomos.dcl.matching.embedders import Embedder, embedder_label, get_embedder
 from autonomos.dcl.matching.memory import Recollection, memory_text
 from autonomos.dcl.matching.reranker import RerankCall, Reranker, reranker_from_settings
 from autonomos.dcl.matching.schema_files import source_fields, system_name
@@ -90,10 +90,10 @@ def propose_mappings(
     output = render(proposals)
     run = AgentRun(
         tenant_id=tenant_id, kind="matcher", status="succeeded",
-        model=embedder.model + (f" + reranker {reranker.model}" if reranker else ""),
+        model=embedder_label(embedder) + (f" + reranker {reranker.model}" if reranker else ""),
         inputs={"source_system": system_name(source), "source_tables": sorted({f.table for f in fields}),
                 "target": target_name, "fields": len(fields), "top_k": top_k, "memory": memory_note,
-                "embedder": embedder.model, "reranker": reranker.model if reranker else None, **(context or {})},
+                "embedder": embedder_label(embedder), "reranker": reranker.model if reranker else None, **(context or {})},
         outputs=output,
         evidence={"fields": [_evidence(p, recalled[(p.source_table, p.source_field)]) for p in proposals],
                   "reranker": [c.as_record() for c in calls]},

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from autonomos.cli.app import app
 from autonomos.dcl.matching import match_schemas
-from autonomos.dcl.matching.embedders import get_embedder
+from autonomos.dcl.matching.embedders import embedder_label, get_embedder
 from autonomos.dcl.matching.evaluation import load_gold, pooled, score
 from autonomos.services.tenants import find_tenant
 from autonomos.store.tables import EvalRun
@@ -45,7 +45,7 @@ def test_aos_eval_prints_scores_per_file_and_pooled_and_stores_an_eval_run(
     tenant = find_tenant(rt, "eval")
     with rt.db.tenant(tenant.id) as session:
         run = session.scalar(select(EvalRun).where(EvalRun.id == report["eval_run"]))
-    assert run.matcher == "offline" and run.model == get_embedder().model and run.gold_files == golds
+    assert run.matcher == "offline" and run.model == embedder_label(get_embedder()) and run.gold_files == golds
     assert run.scores["pooled"] == pooled_scores
     table = CliRunner().invoke(app, ["eval", golds[0], "--tenant", "eval"], env=env)
     assert table.exit_code == 0 and "POOLED" in table.output

@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from autonomos.cli.match_cmd import match
+from autonomos.dcl.matching.embedders import embedder_label, get_embedder
 
 
 def _app() -> typer.Typer:
@@ -57,7 +58,10 @@ def test_embedder_is_chosen_by_name_and_named_in_the_output(cases_dir: Path) -> 
     default = CliRunner().invoke(_app(), _args(cases_dir, "--json"))
     assert hashed.exit_code == 0 and default.exit_code == 0, hashed.output + default.output
     assert json.loads(hashed.stdout)["embedder"] == "hashed-ngram-1024"
-    assert json.loads(default.stdout)["embedder"] == "all-MiniLM-L6-v2"
+    assert json.loads(default.stdout)["embedder"] == embedder_label(get_embedder())  # with its precision
+    assert json.loads(default.stdout)["embedder"] in ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2-bf16")
+    fp32 = CliRunner().invoke(_app(), _args(cases_dir, "--json", "--embedder", "minilm-fp32"))
+    assert fp32.exit_code == 0 and json.loads(fp32.stdout)["embedder"] == "all-MiniLM-L6-v2", fp32.output
 
 
 def test_an_unknown_embedder_is_a_clear_error(cases_dir: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from autonomos.dcl.matching import Thresholds, match_schemas, propose
 from autonomos.dcl.matching.schema_files import load_json
+from autonomos.dcl.matching.embedders import embedder_label, get_embedder
 
 DEV_FILES = ("salesforce", "hubspot")
 
@@ -50,7 +51,7 @@ def _tiny_schemas() -> tuple[dict, dict]:
 def test_output_has_the_documented_shape() -> None:
     source, target = _tiny_schemas()
     output = match_schemas(source, target, top_k=2)
-    assert set(output) == {"embedder", "mappings"} and output["embedder"] == "all-MiniLM-L6-v2"
+    assert set(output) == {"embedder", "mappings"} and output["embedder"] == embedder_label(get_embedder())
     assert len(output["mappings"]) == 5
     for mapping in output["mappings"]:
         assert set(mapping) == {"source_table", "source_field", "candidates", "decision"}

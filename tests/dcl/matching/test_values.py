@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from autonomos.dcl.matching.signals import listed_values_similarity
 from autonomos.dcl.matching.values import (
     ValueProfile,
     compatibility,
@@ -73,3 +75,14 @@ def test_samples_listed_in_a_description_are_counted() -> None:
     terms = sample_terms(["NOT_STARTED", "COMPLETED", "Waiting"])
     described = description_terms("Progress state (e.g. not started, completed, scheduled).")
     assert mentioned_share(terms, described) == pytest.approx(2 / 3)
+
+
+def test_listed_values_matrix_is_mentioned_share_for_every_pair() -> None:
+    described = [description_terms(text) for text in (
+        "Lead status, e.g. new, working, qualified or lost.", "", "Status of the deal: open, won, lost.",
+        "Free text notes.")]
+    sources = [sample_terms(["new", "working", "unqualified"]), sample_terms(["won", "lost", "open deal"]),
+               sample_terms(["new"]), []]
+    expected = [[mentioned_share(terms, d) for d in described] for terms in sources]
+    assert listed_values_similarity(sources, described).tolist() == np.float32(expected).tolist()
+    assert listed_values_similarity(sources, described)[0, 0] > 0 and listed_values_similarity(sources, described)[1, 2] > 0

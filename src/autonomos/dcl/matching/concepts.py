@@ -27,15 +27,19 @@ class ConceptAnalyzer:
         self.knowledge = knowledge
         self.vocabulary = vocabulary_from((*knowledge.words, *extra_words))
         self._max_phrase = knowledge.max_phrase_length
+        self._words: dict[str, tuple[str, ...]] = {}
 
     def words(self, name: str) -> list[str]:
-        """Readable words of a name: split, segmented, abbreviations expanded."""
-        result: list[str] = []
-        for word in split_identifier(name):
-            pieces = [word] if word in self.knowledge.abbreviations else segment(word, self.vocabulary)
-            for piece in pieces:
-                result.extend(self.knowledge.expand(piece))
-        return result
+        """Readable words of a name: split, segmented, abbreviations expanded (once per name)."""
+        known = self._words.get(name)
+        if known is None:
+            result: list[str] = []
+            for word in split_identifier(name):
+                pieces = [word] if word in self.knowledge.abbreviations else segment(word, self.vocabulary)
+                for piece in pieces:
+                    result.extend(self.knowledge.expand(piece))
+            known = self._words[name] = tuple(result)
+        return list(known)
 
     def stems(self, name: str) -> list[str]:
         """Stemmed words without stopwords."""

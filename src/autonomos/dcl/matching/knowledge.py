@@ -113,4 +113,4 @@ def build_knowledge(data: dict[str, Any]) -> Knowledge:
 def default_knowledge() -> Knowledge:
     """The packaged general vocabulary (parsed once per process)."""
     text = resources.files("autonomos.dcl.matching").joinpath("knowledge").joinpath(_DATA_FILE).read_text(encoding="utf-8")
-    return build_knowledge(yaml.safe_load(text))
+    return build_knowledge(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # C parser: 0.2 s less

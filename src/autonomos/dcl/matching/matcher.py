@@ -15,7 +15,7 @@ import numpy as np
 
 from autonomos.dcl.matching.calibration import Ranked, Thresholds, conflict_losers, decide
 from autonomos.dcl.matching.concepts import ConceptAnalyzer, ConceptBag, noise_prefixes
-from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from autonomos.dcl.matching.embedders import DEFAULT_EMBEDDER, Embedder, embedder_label, get_embedder
 from autonomos.dcl.matching.entities import bare_generic, field_text, owners_to_hubs, table_meaning
 from autonomos.dcl.matching.glossary import with_glossary
 from autonomos.dcl.matching.keys import key_links
@@ -80,7 +80,7 @@ def match_schemas(
     """Match a source schema to a target schema and return the FORMAT.md output document."""
     config = MatcherConfig(thresholds=thresholds or Thresholds(), embedder=embedder)
     document = render(propose(source, target, top_k=top_k, config=config))
-    return {"embedder": get_embedder(embedder).model, **document}
+    return {"embedder": embedder_label(get_embedder(embedder)), **document}
 
 
 def render(proposals: Sequence[FieldProposal]) -> dict[str, Any]:
@@ -208,11 +208,14 @@ def propose(
     if rejected is not None:
         signals["rejected"] = rejected
     # decisions look at the runner-up, so rank at least two whatever top_k the caller wants
+    rounded = np.round(final.astype(np.float64), SCORE_DIGITS)
+    # best first, ties by target order (a stable sort of the negated scores)
+    orders = np.argsort(-rounded, axis=1, kind="stable")[:, : max(top_k, DECISION_DEPTH)]
     rankings = [
         Ranked(
             source_table=f.table,
             source_field=f.name,
-            candidates=_top_candidates(row, final[row], targets, signals, max(top_k, DECISION_DEPTH)),
+            candidates=_top_candidates(row, rounded[row], orders[row], targets, signals),
             assignment=assignments[source_table_of_field[row]],
         )
         for row, f in enumerate(sources)
@@ -244,10 +247,8 @@ def _decide_all(
 
 
 def _top_candidates(
-    row: int, scores: np.ndarray, targets: Sequence[TargetField], signals: dict[str, np.ndarray], top_k: int
+    row: int, rounded: np.ndarray, order: np.ndarray, targets: Sequence[TargetField], signals: dict[str, np.ndarray]
 ) -> tuple[Candidate, ...]:
-    rounded = np.round(scores.astype(np.float64), SCORE_DIGITS)
-    order = np.lexsort((np.arange(len(targets)), -rounded))[:top_k]
     return tuple(
         Candidate(
             target_table=targets[column].table,

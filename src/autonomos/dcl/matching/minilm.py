@@ -43,6 +43,7 @@ class NumpyMiniLM:
     """Loads once (about a second); `embed` batches texts and runs the encoder in float32."""
 
     model = "all-MiniLM-L6-v2"
+    precision = "fp32"
 
     def __init__(self, folder: Path | None = None) -> None:
         from safetensors.numpy import load_file

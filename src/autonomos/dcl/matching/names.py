@@ -26,11 +26,17 @@ def split_identifier(name: str) -> list[str]:
     Digits are dropped because they mostly number variants (address2, Pricebook2Id)
     rather than change meaning.
     """
+    return list(_split_identifier(name))
+
+
+@lru_cache(maxsize=65536)
+def _split_identifier(name: str) -> tuple[str, ...]:
+    """split_identifier, once per distinct name: a match splits each name many times."""
     words: list[str] = []
     for chunk in _NON_ALNUM.split(name):
         for part in _CAMEL_BOUNDARY.split(chunk):
             words.extend(piece.lower() for piece in _LETTERS_DIGITS.findall(part) if not piece.isdigit())
-    return words
+    return tuple(words)
 
 
 def split_text(text: str) -> list[str]:

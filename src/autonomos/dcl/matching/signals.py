@@ -13,8 +13,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from autonomos.dcl.matching.concepts import ConceptBag
-from autonomos.dcl.matching.embedders import Embedder
-from autonomos.dcl.matching.values import ValueProfile, compatibility, mentioned_share
+from autonomos.dcl.matching.embedders import Embedder, embedder_label
+from autonomos.dcl.matching.values import MIN_DISTINCT_TERMS, ValueProfile, compatibility
 
 FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 88.0
@@ -134,13 +134,14 @@ def embedded(texts: Sequence[str], embedder: Embedder) -> dict[str, np.ndarray]:
     again by later steps) are embedded the first time only. The embedder is deterministic, so a
     cached vector is the vector it would give again.
     """
-    missing = [text for text in texts if (embedder.model, text) not in _embedding_cache]
+    label = embedder_label(embedder)
+    missing = [text for text in texts if (label, text) not in _embedding_cache]
     if missing:
         if len(_embedding_cache) + len(missing) > EMBEDDING_CACHE_SIZE:
             _embedding_cache.clear()
         for text, vector in zip(missing, embedder.embed(missing)):
-            _embedding_cache[(embedder.model, text)] = vector
-    return {text: _embedding_cache[(embedder.model, text)] for text in texts}
+            _embedding_cache[(label, text)] = vector
+    return {text: _embedding_cache[(label, text)] for text in texts}
 
 
 def meaning_similarity(source_texts: Sequence[str], target_texts: Sequence[str], embedder: Embedder) -> np.ndarray:
@@ -171,9 +172,27 @@ def value_similarity(
 def listed_values_similarity(
     source_terms: Sequence[list[tuple[str, ...]]], target_described: Sequence[frozenset[str]]
 ) -> np.ndarray:
-    """Share of each source field's sample values named in each target field's description."""
+    """Share of each source field's sample values named in each target field's description
+    (`mentioned_share` for every pair). Each word is looked up in every description once, as a
+    row of booleans over the targets; a value's row is the AND of its words' rows."""
     matrix = np.zeros((len(source_terms), len(target_described)), dtype=np.float32)
+    holders: dict[str, np.ndarray] = {}
+
+    def holding(word: str) -> np.ndarray:
+        row = holders.get(word)
+        if row is None:
+            row = holders[word] = np.fromiter((word in described for described in target_described), bool,
+                                              len(target_described))
+        return row
+
     for row, terms in enumerate(source_terms):
-        if terms:
-            matrix[row] = [mentioned_share(terms, described) for described in target_described]
+        if len(terms) < MIN_DISTINCT_TERMS:
+            continue
+        named = np.zeros(len(target_described), dtype=np.int64)
+        for term in terms:
+            hit = holding(term[0])
+            for word in term[1:]:
+                hit = hit & holding(word)
+            named += hit
+        matrix[row] = named / len(terms)
     return matrix
