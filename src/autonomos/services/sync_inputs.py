@@ -2,8 +2,9 @@
 
 ``autonomos.aam.sync`` takes a ``SyncEngines`` (tenant database, Redis, job queue, the settings
 it reads) and, for the reconciler, the scheduler and the tenant-share choice of a worker's next
-run, the maintenance database as an argument of its own; this is the one place that turns a ``Runtime`` into them. It also keeps the worker
-process's runtime for job functions of the layer above the stage (the apply runs' job).
+run, the maintenance database as an argument of its own; this is the one place that turns a
+``Runtime`` into them. It also keeps the worker process's runtime for job functions of the
+layer above the stage (the apply runs' job).
 """
 
 from __future__ import annotations
