@@ -4,7 +4,8 @@ The sync stage (``autonomos.aam.sync``) knows nothing above it. Here it gets its
 factory (connections with their decrypted credentials) and its post-landing hook: when a run
 succeeds, its streams are checked for schema drift first, then the current mapping versions
 of its connection are applied to what landed (DCL), except to streams drift holds.
-The upkeep thread reconciles the queue and drains the embedding outbox.
+The upkeep thread reconciles the queue and drains the embedding outbox. Each job first offers
+the least-served tenants' due runs (tenant-share scheduling, ``aam.sync.share``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, 
 from autonomos.runtime import Runtime
 from autonomos.services import connections, drift
 from autonomos.services.apply import create_post_sync_applies, held_back, run_post_sync_applies
-from autonomos.services.sync_inputs import reconcile_syncs, set_worker_runtime, sync_engines
+from autonomos.services.sync_inputs import least_served_runs, reconcile_syncs, set_worker_runtime, sync_engines
 from autonomos.services.upkeep import upkeep
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,6 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> None:
     set_worker_runtime(rt)
     try:
         sync_worker.run_worker(sync_engines(rt), stage=sync_stage(rt), reconcile=lambda: reconcile_syncs(rt),
-                               upkeep=lambda: upkeep(rt), burst=burst)
+                               upkeep=lambda: upkeep(rt), choose=lambda: least_served_runs(rt), burst=burst)
     finally:
         set_worker_runtime(None)

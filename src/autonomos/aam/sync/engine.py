@@ -299,7 +299,7 @@ class RunExecutor:
             with self.engines.db.tenant(self.run.tenant_id) as session:
                 waiting = runs.next_due(session, self.run.tenant_id)
             if waiting is not None:
-                jobs.enqueue_front(self.engines.queue, self.run.tenant_id, waiting)
+                jobs.enqueue_run(self.engines.queue, self.run.tenant_id, waiting, at_front=True)
         except Exception:  # the reconciler enqueues it on its next round
             logger.warning("handing the next run on failed", exc_info=True)
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from autonomos.aam.sync.inputs import SyncEngines
 from autonomos.aam.sync.jobs import enqueue_run
+from autonomos.aam.sync.runs import due
 from autonomos.notifications import publish
 from autonomos.store import attempts
 from autonomos.store.maintenance import MaintenanceDatabase
@@ -52,8 +53,7 @@ def reconcile(engines: SyncEngines, maintenance: MaintenanceDatabase) -> Reconci
                 lost.append((tenant_id, run_id, connection_id, outcome))
         pending = session.execute(
             select(SyncRun.tenant_id, SyncRun.id)
-            .where(SyncRun.status == "pending",
-                   SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+            .where(due())
             .order_by(SyncRun.created_at)
         ).all()
     for tenant_id, run_id, connection_id, outcome in lost:

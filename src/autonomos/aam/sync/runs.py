@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,13 @@ def create_or_get_active(
     return info(active), False
 
 
+def due() -> ColumnElement[bool]:
+    """A run that is pending and due (no backoff, or its ``next_attempt_at`` passed): what a
+    claim takes, the reconciler enqueues, a hand-off and the tenant-share choice offer."""
+    waited = SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()"))
+    return (SyncRun.status == "pending") & waited
+
+
 def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: str,
           heartbeat_timeout_s: int = HEARTBEAT_TIMEOUT_S) -> RunInfo | None:
     """Atomically take a pending run that is due (``next_attempt_at`` passed).
@@ -100,9 +107,7 @@ def claim(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID, worker_id: 
         return None
     row = session.execute(
         update(SyncRun)
-        .where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id)
-        .where(SyncRun.status == "pending",
-               SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+        .where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id, due())
         .values(status="running", worker_id=worker_id, attempts=SyncRun.attempts + 1, next_attempt_at=None,
                 heartbeat_at=text("now()"), started_at=text("coalesce(started_at, now())"))
         .returning(SyncRun),
@@ -114,8 +119,7 @@ def next_due(session: Session, tenant_id: uuid.UUID) -> uuid.UUID | None:
     """The tenant's oldest pending run that is due: the one to hand a freed place to."""
     return session.scalar(
         select(SyncRun.id)
-        .where(SyncRun.tenant_id == tenant_id, SyncRun.status == "pending",
-               SyncRun.next_attempt_at.is_(None) | (SyncRun.next_attempt_at <= text("now()")))
+        .where(SyncRun.tenant_id == tenant_id, due())
         .order_by(SyncRun.created_at).limit(1))
 
 

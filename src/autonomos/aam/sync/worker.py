@@ -33,12 +33,14 @@ def worker_identity() -> str:
 
 
 def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[], object],
-               upkeep: Callable[[], object], burst: bool = False) -> None:
+               upkeep: Callable[[], object], choose: jobs.Choose | None = None, burst: bool = False) -> None:
     """Work the sync queue (until it is empty with ``burst``); ``upkeep`` must survive its own failures.
 
     ``reconcile`` runs once before the first job (the reconciler needs the maintenance database,
-    which the entry point holds); ``upkeep`` every ``upkeep_s`` seconds after that."""
-    jobs.set_worker(engines, stage)
+    which the entry point holds); ``upkeep`` every ``upkeep_s`` seconds after that. ``choose``
+    offers the least-served tenants' runs to each job (``share``; it needs the maintenance
+    database too)."""
+    jobs.set_worker(engines, stage, choose)
     stop = threading.Event()
     reconcile()
 
