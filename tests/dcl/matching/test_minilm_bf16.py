@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from autonomos.config import Settings
-from autonomos.dcl.matching.embedders import embedder_label, get_embedder, minilm_precision
+from autonomos.dcl.matching.embedders import BF16_FLAGS, cpu_flags, embedder_label, get_embedder, minilm_precision
 
 TEXTS = [
     "customer email . The email address of the customer.",
@@ -60,6 +60,14 @@ def test_fp32_setting_never_asks_the_cpu() -> None:
     assert minilm_precision("fp32", asked) == "fp32"
 
 
+def test_cpu_flags_are_read_from_cpuinfo() -> None:
+    amd = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx fma avx2 sha_ni\n\nprocessor\t: 1\n"
+    intel = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    assert cpu_flags(amd) == frozenset({"fpu", "sse2", "avx", "fma", "avx2", "sha_ni"})
+    assert not cpu_flags(amd) & BF16_FLAGS and cpu_flags(intel) & BF16_FLAGS
+    assert cpu_flags("Processor\t: ARMv8\n") is None  # no flags line: torch is asked
+
+
 def test_the_setting_is_read_from_its_variable() -> None:
     assert Settings.from_mapping({}).embedder_precision == "auto"
     assert Settings.from_mapping({"AOS_EMBEDDER_PRECISION": "fp32"}).embedder_precision == "fp32"
@@ -82,3 +90,5 @@ def test_torch_loads_only_for_the_bf16_pass() -> None:
     assert forced == {"before": False, "after": False, "label": "all-MiniLM-L6-v2"}
     bf16 = _run(code, AOS_EMBEDDER_PRECISION="bf16")
     assert bf16 == {"before": False, "after": True, "label": "all-MiniLM-L6-v2-bf16"}
+    auto = _run(code, AOS_EMBEDDER_PRECISION="auto")  # torch only where this CPU's pass is bf16
+    assert auto["before"] is False and auto["after"] == (auto["label"] == "all-MiniLM-L6-v2-bf16")
