@@ -26,6 +26,20 @@ def _redact_event(_logger: object, _name: str, event: dict) -> dict:
     return redact(event)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is written, not the one seen at start-up:
+    a server thread that outlives a redirect (a test's capture, a daemon's reopened log) would
+    otherwise write to a closed file and print a logging error instead of its line."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - the handler's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass  # StreamHandler.__init__ sets it; the property always answers sys.stderr
+
+
 def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     """Install handlers on the root logger; only CLI/worker/API entry points call this."""
     if fmt == "json":
@@ -46,7 +60,7 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final,

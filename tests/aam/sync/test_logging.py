@@ -103,3 +103,17 @@ def test_the_cli_renders_an_unexpected_crash_without_local_variables():
     from autonomos.cli.app import app
 
     assert app.pretty_exceptions_show_locals is False
+
+
+def test_lines_go_to_the_stderr_of_the_moment_not_a_closed_one(monkeypatch) -> None:
+    import io
+    import sys
+
+    logs.configure("json")
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    logs.get_logger("autonomos.test").info("before")
+    first.close()  # what a test's capture does when the test ends
+    monkeypatch.setattr(sys, "stderr", second)
+    logs.get_logger("autonomos.test").info("after")
+    assert json.loads(second.getvalue().strip())["event"] == "after"
