@@ -2,13 +2,23 @@
 bounded version of ``benchmarks/load.py``: each tenant's concurrency limit holds, every tenant
 gets going before another has finished, and the isolation checker finds nothing of one tenant
 through any interface of another (rows as the app role, rows by id, vectors, Redis keys, the
-notification log, the event stream, webhooks, the HTTP API and the console)."""
+notification log, the event stream, webhooks, the HTTP API and the console).
+
+The test works in a migrated database and Redis namespace of its own: the workers' upkeep
+rounds drain every tenant's embedding outbox, which in the session's database is the backlog of
+every tenant created before (hundreds of rows; under load the settle timed out on it)."""
 
 from __future__ import annotations
 
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from autonomos.engines.redis import delete_prefix
+from autonomos.runtime import Runtime
 from autonomos.store import migrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -17,9 +27,30 @@ from isolation import check  # noqa: E402
 from load_probes import ApiServer, EventTap, HookReceiver  # noqa: E402
 from load_workload import Fleet, Owner, run_round, settle  # noqa: E402
 
-from tests.conftest import subprocess_env  # noqa: E402
+from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env  # noqa: E402
 
 LIMITS = [1, 2, 1]
+
+
+@pytest.fixture(scope="module")
+def database_url(server_url) -> Iterator[str]:
+    url = fresh_database(server_url, "aos_load")
+    migrate.upgrade(url)
+    yield url
+    discard_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+def settings(database_url, redis_url, tmp_path_factory):
+    return make_settings(database_url, redis_url, tmp_path_factory.mktemp("load-data"), f"aosload{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def rt(settings) -> Iterator[Runtime]:
+    runtime = Runtime(settings)
+    yield runtime
+    delete_prefix(runtime.redis, f"{settings.redis_namespace}:")
+    runtime.close()
 
 
 def test_three_tenants_under_load_stay_apart_and_within_their_limits(rt, settings, tmp_path):

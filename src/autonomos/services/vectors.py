@@ -23,10 +23,10 @@ from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import EmbeddingOutbox, Tenant
 
 
-def drain_outbox(rt: Runtime, *, tenant_id: uuid.UUID | None = None, embedder: Embedder | None = None
-                 ) -> outbox.DrainReport:
+def drain_outbox(rt: Runtime, *, tenant_id: uuid.UUID | None = None, embedder: Embedder | None = None,
+                 batch_size: int = 256, budget_s: float | None = None) -> outbox.DrainReport:
     return outbox.drain(maintenance_database(rt), vector_store(rt), embedder or get_embedder(),
-                        tenant_id=tenant_id)
+                        tenant_id=tenant_id, batch_size=batch_size, budget_s=budget_s)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,19 @@ def test_drain_marks_rows_processed_and_keeps_a_failing_row_with_its_error(vrt, 
         MAX_ATTEMPTS, MAX_ATTEMPTS]
 
 
+def test_a_drain_with_a_budget_stops_after_a_batch_and_says_more_is_left(vrt, make_tenant):
+    tenant = make_tenant("obx")
+    ontology.list_ontologies(vrt, tenant.id)  # seeds crm: one outbox row per canonical field
+    seeded = len(_rows(vrt, tenant.id))
+    assert seeded > 5
+    sliced = vectors.drain_outbox(vrt, tenant_id=tenant.id, batch_size=5, budget_s=0)
+    assert (sliced.processed, sliced.more) == (5, True)
+    assert len([r for r in _rows(vrt, tenant.id) if r.processed_at is None]) == seeded - 5
+    rest = vectors.drain_outbox(vrt, tenant_id=tenant.id, batch_size=5, budget_s=3600)
+    assert (rest.processed, rest.more) == (seeded - 5, False)
+    assert all(r.processed_at is not None for r in _rows(vrt, tenant.id))
+
+
 def test_hits_are_resolved_through_postgres_and_dropped_when_their_row_is_gone(vrt, make_tenant):
     tenant = make_tenant("obx")
     crm = ontology.ontology_version(vrt, tenant.id)

@@ -37,7 +37,8 @@ def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[]
     """Work the sync queue (until it is empty with ``burst``); ``upkeep`` must survive its own failures.
 
     ``reconcile`` runs once before the first job (the reconciler needs the maintenance database,
-    which the entry point holds); ``upkeep`` every ``upkeep_s`` seconds after that. ``choose``
+    which the entry point holds); ``upkeep`` every ``upkeep_s`` seconds after that (at once
+    after a round whose result says ``more``). ``choose``
     offers the least-served tenants' runs to each job (``share``; it needs the maintenance
     database too)."""
     jobs.set_worker(engines, stage, choose)
@@ -45,8 +46,9 @@ def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[]
     reconcile()
 
     def keep_up() -> None:
-        while not stop.wait(engines.settings.upkeep_s):
-            upkeep()
+        delay = engines.settings.upkeep_s
+        while not stop.wait(delay):  # a round that reports ``more`` work is followed at once
+            delay = 0 if getattr(upkeep(), "more", False) else engines.settings.upkeep_s
 
     thread = threading.Thread(target=keep_up, name="upkeep", daemon=True)
     if not burst:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -66,16 +67,24 @@ class DrainReport:
     upserted: int = 0
     deleted: int = 0
     failed: int = 0
+    more: bool = False
+    """True when the call stopped at its time budget with rows possibly left (call again)."""
 
 
 def drain(
     maintenance: MaintenanceDatabase, store: VectorStore, embedder: Embedder, *,
-    batch_size: int = 256, tenant_id: uuid.UUID | None = None,
+    batch_size: int = 256, tenant_id: uuid.UUID | None = None, budget_s: float | None = None,
 ) -> DrainReport:
-    """Process pending rows in id order until none are left; each row is tried once per call."""
+    """Process pending rows in id order until none are left; each row is tried once per call.
+    ``budget_s``: start no new batch after that many seconds (``report.more`` says rows may be
+    left), so a backlog never holds up whatever else the caller does (a worker's upkeep)."""
     report = DrainReport()
     last_id = 0
+    started, batches = time.monotonic(), 0
     while True:
+        if budget_s is not None and batches and time.monotonic() - started >= budget_s:
+            report.more = True
+            return report
         with maintenance.session() as session:
             query = (select(EmbeddingOutbox)
                      .where(EmbeddingOutbox.processed_at.is_(None), EmbeddingOutbox.attempts < MAX_ATTEMPTS,
@@ -89,6 +98,7 @@ def drain(
                 return report
             last_id = rows[-1].id
             _process(session, rows, store, embedder, report)
+        batches += 1
 
 
 def _process(session: Session, rows: list[EmbeddingOutbox], store: VectorStore, embedder: Embedder,
