@@ -10,6 +10,7 @@ namespace of the session's own and are deleted afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -91,22 +92,28 @@ def discard_database(server_url: URL, url: str) -> None:
     drop_database(server_url, to_sqlalchemy_url(url).database)
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: URL) -> Iterator[str]:
-    """A migrated database for the whole session (core, plus vectors where pgvector exists)."""
-    url = fresh_database(server_url)
+@contextlib.contextmanager
+def migrated_database(server_url: URL, prefix: str = "aos_test") -> Iterator[str]:
+    """A new database on ``server_url`` migrated to head, downgraded and dropped afterwards
+    (the downgrade checks, in passing, that it works on a database full of data)."""
+    url = fresh_database(server_url, prefix)
     migrate.upgrade(url)
     yield url
     discard_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: URL) -> Iterator[str]:
+    """A migrated database for the whole session (core, plus vectors where pgvector exists)."""
+    with migrated_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture
 def isolated_database_url(server_url: URL) -> Iterator[str]:
     """A migrated database of this test's own, for work that spans every tenant (key rotation)."""
-    url = fresh_database(server_url, "aos_iso")
-    migrate.upgrade(url)
-    yield url
-    discard_database(server_url, url)
+    with migrated_database(server_url, "aos_iso") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

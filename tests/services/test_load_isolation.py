@@ -27,17 +27,15 @@ from isolation import check  # noqa: E402
 from load_probes import ApiServer, EventTap, HookReceiver  # noqa: E402
 from load_workload import Fleet, Owner, run_round, settle  # noqa: E402
 
-from tests.conftest import discard_database, fresh_database, make_settings, subprocess_env  # noqa: E402
+from tests.conftest import migrated_database, make_settings, subprocess_env  # noqa: E402
 
 LIMITS = [1, 2, 1]
 
 
 @pytest.fixture(scope="module")
 def database_url(server_url) -> Iterator[str]:
-    url = fresh_database(server_url, "aos_load")
-    migrate.upgrade(url)
-    yield url
-    discard_database(server_url, url)
+    with migrated_database(server_url, "aos_load") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -21,17 +21,14 @@ from autonomos.dcl.vectors import vector_store
 from autonomos.services import ontology, tenants
 from autonomos.services.upkeep import upkeep
 from autonomos.store.tables import EmbeddingOutbox
-from autonomos.store import migrate
-from tests.conftest import discard_database, fresh_database, subprocess_env
+from tests.conftest import migrated_database, subprocess_env
 
 
 @pytest.fixture(scope="module")
 def database_url(server_url) -> Iterator[str]:
     """This module's own migrated database (``vrt`` builds its runtime over it)."""
-    url = fresh_database(server_url, "aos_upkeep")
-    migrate.upgrade(url)
-    yield url
-    discard_database(server_url, url)
+    with migrated_database(server_url, "aos_upkeep") as url:
+        yield url
 
 
 @pytest.fixture
