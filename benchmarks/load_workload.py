@@ -190,8 +190,10 @@ def _review(rt: Runtime, tenant: LoadTenant, connection: str) -> None:
         mappings.publish_fields(rt, tenant.info.id, connection, "accounts", "account", FALLBACK_FIELDS, actor=actor)
 
 
-def drive(rt: Runtime, owner: Owner, tenant: LoadTenant, start: float, review_lock: threading.Lock) -> None:
-    """The tenant's day: sample, review, publish, then the bulk sync and its apply."""
+def drive(rt: Runtime, owner: Owner, tenant: LoadTenant, start: float, review_lock: threading.Lock,
+          reviewed: threading.Barrier) -> None:
+    """The tenant's day: sample, review, publish, then (once every tenant is reviewed) the bulk
+    sync and its apply."""
     try:
         for c, _ in enumerate(tenant.connections):
             write_accounts(tenant.folder / f"c{c}" / "part-0.csv", tenant.marker, f"{tenant.marker}-{c}", 0,
@@ -203,6 +205,7 @@ def drive(rt: Runtime, owner: Owner, tenant: LoadTenant, start: float, review_lo
             with review_lock:  # the matcher's embedder is shared by the driver's threads
                 _review(rt, tenant, name)
         tenant.times["reviewed"] = time.monotonic() - start
+        reviewed.wait(timeout=WAIT_S)  # the bulks drop together: the window measures sync and apply, not reviews
         for c, _ in enumerate(tenant.connections):
             write_accounts(tenant.folder / f"c{c}" / "part-1.csv", tenant.marker, f"{tenant.marker}-{c}",
                            tenant.sample, tenant.per_connection - tenant.sample)
@@ -212,6 +215,7 @@ def drive(rt: Runtime, owner: Owner, tenant: LoadTenant, start: float, review_lo
         _wait_applied(owner, tenant, tenant.records)
         tenant.times["finished"] = time.monotonic() - start
     except Exception as exc:  # reported, and the round fails on it
+        reviewed.abort()
         tenant.error = f"{type(exc).__name__}: {exc}"
 
 
@@ -254,18 +258,35 @@ def run_round(rt: Runtime, owner: Owner, fleet: Fleet, workers: int, *, limits: 
     if created is not None:
         created(made)
     fleet.scale(workers, rt)
-    start = time.monotonic()
+    start, wall = time.monotonic(), time.time()
     sampler = Sampler(owner, made, start)
     sampler.start()
-    lock = threading.Lock()
-    threads = [threading.Thread(target=drive, args=(rt, owner, t, start, lock), name=f"drive-{t.marker}") for t in made]
+    lock, reviewed = threading.Lock(), threading.Barrier(len(made))
+    threads = [threading.Thread(target=drive, args=(rt, owner, t, start, lock, reviewed), name=f"drive-{t.marker}")
+               for t in made]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     sampler.halt.set()
     sampler.join()
-    return summarise(owner, made, sampler, workers, start), made
+    summary = summarise(owner, made, sampler, workers, start)
+    summary["timeline"] = timeline(owner, made, wall)
+    return summary, made
+
+
+def timeline(owner: Owner, made: list[LoadTenant], wall: float) -> list[list[Any]]:
+    """Every sync and apply run of the round's tenants: [tenant marker, kind, connection or
+    mapping, started, finished] in seconds from the round's start (where the time went)."""
+    markers = {t.info.id: t.marker for t in made}
+    rows = owner.sql(
+        "SELECT tenant_id, 'sync', connection_id::text, extract(epoch FROM started_at), extract(epoch FROM finished_at)"
+        "  FROM sync_runs WHERE tenant_id = ANY(%(t)s) AND started_at IS NOT NULL"
+        " UNION ALL SELECT tenant_id, 'apply', mapping_id::text, extract(epoch FROM started_at),"
+        "       extract(epoch FROM finished_at) FROM apply_runs WHERE tenant_id = ANY(%(t)s)"
+        " ORDER BY 4", t=list(markers))
+    return [[markers[tenant], kind, ref[:8], round(float(begin) - wall, 2),
+             None if end is None else round(float(end) - wall, 2)] for tenant, kind, ref, begin, end in rows]
 
 
 def summarise(owner: Owner, made: list[LoadTenant], sampler: Sampler, workers: int, start: float) -> dict[str, Any]:
@@ -279,7 +300,8 @@ def summarise(owner: Owner, made: list[LoadTenant], sampler: Sampler, workers: i
             "max_running_applies": sampler.max_applies[t.info.id], "records": t.records,
             "first_run_start_s": round(float(first_start or 0), 2),
             "first_progress_s": round(sampler.first_running.get(t.info.id, -1.0), 2),
-            "finished_s": round(t.times.get("finished", -1.0), 2), "review_fallbacks": t.fallbacks, "error": t.error}
+            "finished_s": round(t.times.get("finished", -1.0), 2), "review_fallbacks": t.fallbacks, "error": t.error,
+            "times": {k: round(v, 2) for k, v in t.times.items()}}
     done = [t for t in made if "finished" in t.times]
     bulk = sum(t.records - t.sample * len(t.connections) for t in made)
     window = (max(t.times["finished"] for t in done) - min(t.times["bulk_started"] for t in done)) if done else 0.0

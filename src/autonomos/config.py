@@ -123,6 +123,22 @@ class Settings(BaseSettings):
         validation_alias="AOS_WORKER_UPKEEP_S",
         description="Seconds between a worker's upkeep rounds (reconcile the queue, drain the embedding outbox).",
     )
+    worker_slots: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        validation_alias="AOS_WORKER_SLOTS",
+        description="Jobs one `aos worker` process runs at once, each on a thread of its own (default: one per CPU, "
+        "at least 2). "
+        "A job's phases alternate between Python and one Postgres backend, so one job at a time leaves cores idle.",
+    )
+    worker_host_slots: int | None = Field(
+        default=None,
+        ge=0,
+        validation_alias="AOS_WORKER_HOST_SLOTS",
+        description="Jobs run at once on one machine by all of its workers together (default: two per CPU; 0: no "
+        "limit). Raise it for sources that mostly wait on the network.",
+    )
     reranker_url: str | None = Field(
         default=None,
         validation_alias="AOS_RERANKER_URL",

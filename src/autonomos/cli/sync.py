@@ -140,7 +140,8 @@ def reset(connection: str, tenant: str = TENANT, stream: str = typer.Option(None
 
 
 def worker(burst: bool = typer.Option(False, "--burst", help="Exit when the queue is empty.")) -> None:
-    """Process sync runs from the Redis queue (and reconcile with Postgres every few seconds)."""
+    """Process sync and apply runs from the Redis queue, AOS_WORKER_SLOTS jobs at once (default: one per
+    CPU, at least 2), and reconcile with Postgres every few seconds."""
     from autonomos.services.worker import run_worker
 
     with runtime() as rt:

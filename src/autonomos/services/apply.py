@@ -2,8 +2,8 @@
 
 After a sync (``services/worker.py``), the post-landing hook creates a pending incremental apply
 run for every current version of the connection's mappings in the transaction that marks the sync
-``succeeded`` (``create_post_sync_applies``), checks drift, then runs them
-(``run_post_sync_applies``) and resolves the touched entities again; ``apply_connection`` does the
+``succeeded`` (``create_post_sync_applies``), checks drift, then queues them as jobs of their own
+(``queue_post_sync_applies``); the job applies and resolves the touched entities again; ``apply_connection`` does the
 same at once for a released stream. A failure here is logged and recorded on the apply
 run; it never turns a successful sync into a failed one.
 
@@ -38,6 +38,9 @@ from autonomos.store.maintenance import maintenance_database
 from autonomos.store.tables import Mapping, Tenant
 
 logger = logging.getLogger(__name__)
+
+APPLY_JOB = "autonomos.services.apply.run_apply_job"
+"""The job function of apply runs on the sync queue."""
 
 
 def _run_options(rt: Runtime) -> dict:
@@ -142,27 +145,29 @@ def held_back(rt: Runtime, tenant_id: uuid.UUID, run_ids: list[uuid.UUID], secon
             keeper.join()
 
 
-def run_post_sync_applies(rt: Runtime, tenant_id: uuid.UUID, created: dict[str, list[uuid.UUID]],
-                          apply_streams: list[str] | None) -> list[ApplyReport]:
-    """Run the sync's apply runs of the streams to apply (``None``: all); those of held streams
-    are dropped (releasing the stream applies what landed meanwhile)."""
-    reports: list[ApplyReport] = []
+def queue_post_sync_applies(rt: Runtime, tenant_id: uuid.UUID, created: dict[str, list[uuid.UUID]],
+                            apply_streams: list[str] | None) -> list[uuid.UUID]:
+    """Make the sync's apply runs of the streams to apply (``None``: all) due and put each on the
+    queue as a job of its own; those of held streams are dropped (releasing the stream applies
+    what landed meanwhile). Returns the queued runs.
+
+    The sync's job ends here instead of applying too, so its slot goes to the next job in line:
+    the tenant's next sync (a hand-off puts it at the head) starts while this apply waits its
+    turn, and a tenant held to one sync at a time is not held up by its own applies. If Redis
+    loses a job, the run is due in Postgres and the reconciler enqueues it again."""
     held = [i for stream, ids in created.items() if apply_streams is not None and stream not in apply_streams
             for i in ids]
     due = [i for ids in created.values() for i in ids if i not in held]
     with rt.db.tenant(tenant_id) as session:
         apply_runs.discard_pending(session, tenant_id, held)
         apply_runs.defer(session, tenant_id, due, 0)
+    queue = job_queue(rt)
     for run_id in due:
         try:
-            if (report := resume(rt, tenant_id, run_id)) is not None:
-                reports.append(report)
-        except Exception:  # recorded on its apply run, which is retried with backoff
-            logger.exception("apply after sync failed", extra={"apply_run_id": str(run_id)})
-    return reports
-
-
-APPLY_JOB = "autonomos.services.apply.run_apply_job"
+            enqueue_run(queue, tenant_id, run_id, function=APPLY_JOB)
+        except Exception:  # due in Postgres: the next reconcile enqueues it
+            logger.warning("queueing the apply after sync failed", exc_info=True, extra={"apply_run_id": str(run_id)})
+    return due
 
 
 def resume(rt: Runtime, tenant_id: uuid.UUID, run_id: uuid.UUID) -> ApplyReport | None:

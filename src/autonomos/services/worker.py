@@ -3,7 +3,8 @@
 The sync stage (``autonomos.aam.sync``) knows nothing above it. Here it gets its connector
 factory (connections with their decrypted credentials) and its post-landing hook: when a run
 succeeds, its streams are checked for schema drift first, then the current mapping versions
-of its connection are applied to what landed (DCL), except to streams drift holds.
+of its connection are applied to what landed (DCL) by jobs of their own, except to streams
+drift holds.
 The upkeep thread reconciles the queue and drains the embedding outbox. Each job first offers
 the least-served tenants' due runs (tenant-share scheduling, ``aam.sync.share``).
 """
@@ -18,7 +19,7 @@ from autonomos.aam.sync import worker as sync_worker
 from autonomos.aam.sync.hooks import FinishedRun, LandedBatch, OpenedConnector, SyncStage
 from autonomos.runtime import Runtime
 from autonomos.services import connections, drift
-from autonomos.services.apply import create_post_sync_applies, held_back, run_post_sync_applies
+from autonomos.services.apply import create_post_sync_applies, held_back, queue_post_sync_applies
 from autonomos.services.sync_inputs import least_served_runs, reconcile_syncs, set_worker_runtime, sync_engines
 from autonomos.services.upkeep import upkeep
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 class ApplyAfterSync:
     """The post-landing hook: a succeeded run's streams are checked for drift, then its
-    connection is applied (DCL) once, at its end, leaving out the streams drift holds."""
+    connection's apply runs (DCL) go on the queue as jobs, leaving out the streams drift holds."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -72,7 +73,7 @@ class ApplyAfterSync:
             except Exception:  # the runs fall due and another worker (or this one) applies them
                 logger.exception("reading the held streams failed", extra={"run_id": str(run.run_id)})
                 return
-        run_post_sync_applies(self.rt, run.tenant_id, created, streams)
+        queue_post_sync_applies(self.rt, run.tenant_id, created, streams)
 
 
 def sync_stage(rt: Runtime) -> SyncStage:

@@ -175,3 +175,17 @@ def test_an_airbyte_source_is_stopped_past_its_memory_and_time_limits(tmp_path, 
     monkeypatch.setattr(airbyte, "WALL_LIMIT_S", 1)
     result = AirbyteConnector({**config, "config": {"sleep": True}}).check()
     assert not result.ok and "exited with -9" in result.message
+
+
+def test_pinned_transports_share_one_verifying_tls_context(tmp_path):
+    """Each webhook delivery builds a pinned transport; building a TLS context loads the CA bundle
+    (~30 ms of CPU), so they share one, and it still verifies certificates and host names."""
+    import ssl
+
+    from autonomos.aam.connectors.rest.pinned import PinnedTransport
+
+    first, second = PinnedTransport(sandbox(tmp_path)), PinnedTransport(sandbox(tmp_path))
+    contexts = {id(t.inner._pool._ssl_context) for t in (first, second)}
+    [context] = {t.inner._pool._ssl_context for t in (first,)}
+    assert len(contexts) == 1
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
+from autonomos.aam.sync.host_slots import default_host_slots, default_worker_slots
 from autonomos.config import Settings
 from autonomos.engines.redis import Keys
 from autonomos.store.database import Database
@@ -28,13 +29,16 @@ class SyncSettings:
     max_run_s: float
     max_columns: int
     upkeep_s: float
+    slots: int = 1
+    host_slots: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncSettings:
         return cls(batch_size=settings.sync_batch_size, writers=settings.sync_writers,
                    heartbeat_timeout_s=settings.sync_heartbeat_timeout_s, retry_backoff_s=settings.retry_backoff_s,
                    max_run_s=settings.sync_max_run_s, max_columns=settings.max_columns,
-                   upkeep_s=settings.worker_upkeep_s)
+                   upkeep_s=settings.worker_upkeep_s, slots=settings.worker_slots or default_worker_slots(),
+                   host_slots=default_host_slots() if settings.worker_host_slots is None else settings.worker_host_slots)
 
 
 @dataclass(frozen=True)

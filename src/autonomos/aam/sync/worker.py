@@ -16,11 +16,11 @@ import threading
 import uuid
 from collections.abc import Callable
 
-from rq import SimpleWorker
-
 from autonomos.aam.sync import jobs
 from autonomos.aam.sync.hooks import SyncStage
 from autonomos.aam.sync.inputs import SyncEngines
+from autonomos.aam.sync.host_slots import HostSlots
+from autonomos.aam.sync.slots import ExtraWorker, MainWorker, slot_identity, start_slots
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,9 @@ _IDENTITY = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def worker_identity() -> str:
-    """This process's worker id, stored on the runs it claims (fencing uses it)."""
-    return _IDENTITY
+    """The worker id of this process's job slot on the calling thread, stored on the runs it
+    claims (fencing uses it)."""
+    return slot_identity(_IDENTITY)
 
 
 def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[], object],
@@ -53,9 +54,26 @@ def run_worker(engines: SyncEngines, *, stage: SyncStage, reconcile: Callable[[]
     thread = threading.Thread(target=keep_up, name="upkeep", daemon=True)
     if not burst:
         thread.start()
+    stopping, host = threading.Event(), HostSlots(engines.settings.host_slots)
+    queue, name = jobs.sync_queue(engines.queue), f"aos-{_IDENTITY}".replace(":", "-")
+
+    def make_slot(number: int) -> ExtraWorker:
+        return ExtraWorker([queue], connection=engines.queue.redis, name=f"{name}-{number}", stopping=stopping,
+                           host=host)
+
+    slots: list[threading.Thread] = []
+    warm = False
     try:
-        worker = SimpleWorker([jobs.sync_queue(engines.queue)], connection=engines.queue.redis, name=f"aos-{_IDENTITY}".replace(":", "-"))
+        slots = start_slots(engines.settings.slots - 1, make_slot, _IDENTITY, burst=burst)
+        worker = MainWorker([queue], connection=engines.queue.redis, name=name, stopping=stopping, host=host)
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        warm = True
     finally:
+        if warm:  # every slot finishes the job it is on (a cold stop leaves them to the heartbeat takeover)
+            if not burst:
+                stopping.set()
+            for slot in slots:
+                slot.join()
+        stopping.set()
         stop.set()
         jobs.set_worker(None)

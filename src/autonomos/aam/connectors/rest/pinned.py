@@ -8,6 +8,9 @@ between the check and the connection.
 
 from __future__ import annotations
 
+import ssl
+from functools import lru_cache
+
 import httpx
 
 from autonomos.aam.connectors.sandbox import Sandbox
@@ -15,10 +18,18 @@ from autonomos.aam.connectors.sandbox import Sandbox
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every pinned transport shares (httpx's default: certifi's CAs,
+    or ``SSL_CERT_FILE``). Building one loads the CA bundle, ~30 ms of CPU: once per webhook
+    delivery that was a worker's largest cost after embedding."""
+    return httpx.create_ssl_context()
+
+
 class PinnedTransport(httpx.BaseTransport):
     def __init__(self, sandbox: Sandbox, inner: httpx.BaseTransport | None = None) -> None:
         self.sandbox = sandbox
-        self.inner = inner or httpx.HTTPTransport()
+        self.inner = inner or httpx.HTTPTransport(verify=shared_ssl_context())
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
