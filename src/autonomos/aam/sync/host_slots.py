@@ -1,11 +1,11 @@
 """Host slots: how many jobs run at once on one machine, across all of its worker processes.
 
 Job slots (``slots``) let one worker fill a machine. Several workers on one machine would then
-run workers x slots jobs, and past about two per core they slow each other down: in the load
-benchmark, 8 jobs on 2 cores (each with its own reader and writer connections) did 22% less
-work per second than 4. So a worker takes a host slot before it takes a job off the queue, and
-gives it back when the job ends: the machine runs at most ``AOS_WORKER_HOST_SLOTS`` jobs however
-many workers it hosts (a job left on the queue is there for another machine's workers).
+run workers x slots jobs, each with its reader and writer connections and batches in memory,
+on cores that two jobs per core already keep busy. So a worker takes a host slot before it
+takes a job off the queue, and gives it back when the job ends: the machine runs at most
+``AOS_WORKER_HOST_SLOTS`` jobs however many workers it hosts (a job left on the queue is there
+for another machine's workers).
 
 A host slot is an exclusive ``flock`` on one of that many files in a directory private to the
 user, so the kernel frees it the moment its process dies (a SIGKILL leaves nothing to expire).
