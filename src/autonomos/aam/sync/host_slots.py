@@ -77,9 +77,10 @@ class HostSlots:
     def try_take(self) -> HostSlot | None:
         if self.capacity <= 0:
             return HostSlot(None)
-        directory = self.directory or slot_directory()
+        if self.directory is None:  # checked once: every idle slot polls here each second
+            self.directory = slot_directory()
         for number in range(self.capacity):
-            handle = (directory / f"slot-{number}.lock").open("a+b")
+            handle = (self.directory / f"slot-{number}.lock").open("a+b")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
